@@ -1,0 +1,79 @@
+# CineVerse: `make run` serves the app on http://127.0.0.1:8001, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8001
+export FLASK_APP := wsgi
+
+.PHONY: run run-stack test lint bench services venv venv-dev frontend browser clean
+
+# ---- set-up -------------------------------------------------------------------------------------
+$(BIN)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.runtime
+venv-dev: $(BIN)/.dev
+
+# The built frontend is served by Flask at /; rebuilt when its sources change.
+frontend:
+	@if [ -f frontend/package.json ]; then \
+	  cd frontend && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
+	  && npm run build; \
+	fi
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Start this machine's PostgreSQL and Redis when they are down.
+services:
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis
+	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "PostgreSQL or Redis did not start" >&2; exit 1
+
+# ---- run ----------------------------------------------------------------------------------------
+# No settings: SQLite + in-process Redis stand-in + in-process tasks, one process.
+# DATABASE_URL / REDIS_URL set: PostgreSQL + Redis, with a real Celery worker and beat beside gunicorn.
+run: venv frontend
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed --if-empty
+	@if [ -n "$$REDIS_URL" ]; then \
+	  trap 'kill 0' EXIT INT TERM; \
+	  $(BIN)/celery -A celery_app worker -B --loglevel INFO --concurrency 2 & \
+	  $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 100 --timeout 120 wsgi:app; \
+	else \
+	  $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --worker-class gthread --threads 100 --timeout 120 wsgi:app; \
+	fi
+
+# The whole stack against PostgreSQL and Redis, with Flower on :5555.
+run-stack: venv frontend
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "set DATABASE_URL and REDIS_URL" >&2; exit 1; }
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed --if-empty
+	trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/celery -A celery_app worker --loglevel INFO --concurrency 2 & \
+	$(BIN)/celery -A celery_app beat --loglevel INFO & \
+	$(BIN)/celery -A celery_app flower --address=127.0.0.1 --port=5555 & \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 100 --timeout 120 wsgi:app
+
+# ---- checks -------------------------------------------------------------------------------------
+test: services venv-dev frontend
+	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory browser; fi
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(BIN)/ruff check app workers tests bench
+
+bench: venv-dev services
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist instance

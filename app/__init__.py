@@ -1,0 +1,59 @@
+"""CineVerse: create_app(config) -> extensions -> blueprints -> error handlers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from app.config import Config
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app; `config` overrides the settings read from the environment."""
+    load_dotenv(override=False)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    app = Flask(__name__, static_folder=None)
+    if isinstance(config, Config):
+        app.config.update(config.as_dict())
+    else:
+        app.config.update(Config().as_dict())
+        app.config.update(config or {})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    from app import models  # noqa: F401  (registers the tables)
+    from app.extensions import api, celery_init_app, db, jwt, migrate, redis_ext, sock
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    jwt.init_app(app)
+    sock.init_app(app)
+    redis_ext.init_app(app)
+    api.init_app(app)
+    celery_init_app(app)
+
+    from app.api import register_blueprints
+    from app.errors import register_error_handlers
+
+    register_blueprints(app)
+    register_error_handlers(app)
+
+    from app import web
+
+    app.register_blueprint(web.bp)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    import workers  # registers the Celery tasks with this app
+
+    workers.configure_beat(app.extensions["celery"])
+
+    return app

@@ -1,0 +1,14 @@
+"""Blueprints under /api, registered through the flask-smorest Api so they appear in OpenAPI."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import api
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import catalogue, health
+
+    for module in (health, catalogue):
+        api.register_blueprint(module.blp)

@@ -1,0 +1,78 @@
+"""Public catalogue routes: movies, theatres, showtimes and seat maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from app.schemas.catalogue import (
+    MovieFilterArgs,
+    MoviePage,
+    MovieSchema,
+    SeatMapSchema,
+    ShowtimeFilterArgs,
+    ShowtimePage,
+    ShowtimeSchema,
+    TheatreFilterArgs,
+    TheatrePage,
+)
+from app.schemas.common import ErrorBody
+from app.services import catalogue
+from app.services.seatmap import seat_map
+
+blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Movies, theatres, showtimes, seat maps")
+
+
+@blp.route("/movies")
+@blp.arguments(MovieFilterArgs, location="query", error_status_code=422)
+@blp.response(200, MoviePage)
+def list_movies(args: dict[str, Any]) -> dict[str, Any]:
+    """List movies, filtered by title search, genre, language, city and date."""
+    items, total = catalogue.list_movies(**args)
+    return catalogue.page_body(items, total, args["page"], args["per_page"])
+
+
+@blp.route("/movies/<int:movie_id>")
+@blp.response(200, MovieSchema)
+@blp.alt_response(404, schema=ErrorBody, description="movie_not_found")
+def get_movie(movie_id: int) -> Any:
+    """One movie."""
+    return catalogue.get_movie(movie_id)
+
+
+@blp.route("/movies/<int:movie_id>/showtimes")
+@blp.arguments(ShowtimeFilterArgs, location="query", error_status_code=422)
+@blp.response(200, ShowtimePage)
+@blp.alt_response(404, schema=ErrorBody, description="movie_not_found")
+def movie_showtimes(args: dict[str, Any], movie_id: int) -> dict[str, Any]:
+    """Upcoming showtimes of a movie, soonest first, optionally in one city or on one day."""
+    items, total = catalogue.list_movie_showtimes(movie_id, city=args.get("city"), day=args.get("date"),
+                                                  page=args["page"], per_page=args["per_page"])
+    return catalogue.page_body(items, total, args["page"], args["per_page"])
+
+
+@blp.route("/theatres")
+@blp.arguments(TheatreFilterArgs, location="query", error_status_code=422)
+@blp.response(200, TheatrePage)
+def list_theatres(args: dict[str, Any]) -> dict[str, Any]:
+    """List theatres with their screens, optionally in one city."""
+    items, total = catalogue.list_theatres(**args)
+    return catalogue.page_body(items, total, args["page"], args["per_page"])
+
+
+@blp.route("/showtimes/<int:showtime_id>")
+@blp.response(200, ShowtimeSchema)
+@blp.alt_response(404, schema=ErrorBody, description="showtime_not_found")
+def get_showtime(showtime_id: int) -> Any:
+    """One showtime with its movie, screen and theatre."""
+    return catalogue.get_showtime(showtime_id)
+
+
+@blp.route("/showtimes/<int:showtime_id>/seats")
+@blp.response(200, SeatMapSchema)
+@blp.alt_response(404, schema=ErrorBody, description="showtime_not_found")
+def get_seat_map(showtime_id: int) -> dict[str, Any]:
+    """The seat map: every seat with its section, price and status (available, locked, booked)."""
+    showtime = catalogue.get_showtime(showtime_id)
+    return seat_map(showtime)

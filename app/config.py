@@ -1,0 +1,167 @@
+"""Settings read from the environment (a `.env` is read when present).
+
+With no settings the app runs on the embedded default: SQLite in a file, an in-process Redis
+stand-in and Celery tasks executed in-process. Missing secrets get a generated development value
+with a warning there, and refuse to start in production mode (`CINEVERSE_ENV=production`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the app refuses to start."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def _database_url() -> str:
+    url = _env("DATABASE_URL")
+    if url is None:
+        instance = BASE_DIR / "instance"
+        instance.mkdir(exist_ok=True)
+        return f"sqlite:///{instance / 'cineverse.db'}"
+    # Heroku-style URLs still say postgres://, which SQLAlchemy 2 no longer accepts.
+    # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the project ships psycopg2.
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            url = "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
+class Config:
+    """Settings for a running deployment, read once at app creation."""
+
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.ENV_NAME = (_env("CINEVERSE_ENV", "development") or "development").lower()
+        if self.ENV_NAME not in {"development", "production", "test"}:
+            raise ConfigError("CINEVERSE_ENV must be development, production or test")
+        self.PRODUCTION = self.ENV_NAME == "production"
+
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.EMBEDDED_DB = self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+        self.SQLALCHEMY_ENGINE_OPTIONS = (
+            {} if self.EMBEDDED_DB else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        )
+        self.REDIS_URL = _env("REDIS_URL")  # None -> in-process stand-in (fakeredis)
+        self.CELERY_EAGER = self.REDIS_URL is None or _bool("CELERY_EAGER", False)
+        if self.PRODUCTION and (self.EMBEDDED_DB or self.REDIS_URL is None):
+            raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")
+
+        self.SECRET_KEY = self._secret("SECRET_KEY")
+        self.JWT_SECRET_KEY = self._secret("JWT_SECRET_KEY")
+        self.JWT_ALGORITHM = "HS256"
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=_int("JWT_ACCESS_TTL_S", 900, 30))
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=_int("JWT_REFRESH_TTL_S", 7 * 86400, 60))
+
+        self.SEAT_LOCK_TTL_MS = _int("SEAT_LOCK_TTL_MS", 180_000, 1_000, 3_600_000)
+        self.SEAT_LOCK_PREFIX = _env("SEAT_LOCK_PREFIX", "cineverse") or "cineverse"
+        self.MAX_SEATS_PER_BOOKING = _int("MAX_SEATS_PER_BOOKING", 10, 1, 50)
+
+        self.PAYMENT_GATEWAY = (_env("PAYMENT_GATEWAY", "dev") or "dev").lower()
+        if self.PAYMENT_GATEWAY not in {"dev", "razorpay"}:
+            raise ConfigError("PAYMENT_GATEWAY must be 'dev' or 'razorpay'")
+        self.RAZORPAY_KEY_ID = _env("RAZORPAY_KEY_ID")
+        self.RAZORPAY_KEY_SECRET = _env("RAZORPAY_KEY_SECRET")
+        self.PAYMENTS_WEBHOOK_SECRET = _env("PAYMENTS_WEBHOOK_SECRET")
+        if self.PAYMENT_GATEWAY == "razorpay" and not (self.RAZORPAY_KEY_ID and self.RAZORPAY_KEY_SECRET):
+            raise ConfigError("PAYMENT_GATEWAY=razorpay needs RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET")
+
+        self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8001") or "").rstrip("/")
+        self.FRONTEND_ORIGIN = _env("FRONTEND_ORIGIN", self.PUBLIC_BASE_URL)
+        self.APP_TIMEZONE = _env("APP_TIMEZONE", "Asia/Kolkata") or "Asia/Kolkata"
+        self.TRUSTED_PROXIES = _int("TRUSTED_PROXY_HOPS", 0, 0, 5)
+
+        self.MAIL_SERVER = _env("MAIL_SERVER")
+        self.MAIL_PORT = _int("MAIL_PORT", 25, 1, 65535)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+        self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "CineVerse <no-reply@cineverse.local>")
+
+        self.FRONTEND_DIST = Path(_env("FRONTEND_DIST", str(BASE_DIR / "frontend" / "dist")) or "")
+        self.TICKETS_DIR = Path(_env("TICKETS_DIR", str(BASE_DIR / "instance" / "tickets")) or "")
+
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "CineVerse API"
+        self.API_VERSION = "1.0"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            }
+        }
+        self.JSON_SORT_KEYS = False
+
+    def _secret(self, name: str) -> str:
+        value = _env(name)
+        if value:
+            return value
+        if self.PRODUCTION:
+            raise ConfigError(f"{name} must be set in production mode")
+        log.warning("%s is not set; using a generated development value (sessions reset on restart)", name)
+        return secrets.token_urlsafe(48)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+
+class TestConfig(Config):
+    """Settings for the test suite: the real PostgreSQL and Redis of the machine by default."""
+
+    TESTING = True
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, **overrides: object) -> None:
+        os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 32)
+        os.environ.setdefault("JWT_SECRET_KEY", "test-jwt-secret-" + "y" * 32)
+        super().__init__()
+        self.ENV_NAME = "test"
+        for key, value in overrides.items():
+            setattr(self, key, value)
+        self.EMBEDDED_DB = str(self.SQLALCHEMY_DATABASE_URI).startswith("sqlite")

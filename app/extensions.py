@@ -1,0 +1,122 @@
+"""Extensions created at module level and bound to the app with `init_app`; nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from celery import Celery, Task
+from flask import Flask
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sock import Sock
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from app.errors import http_exception_body
+
+log = logging.getLogger(__name__)
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CineverseApi(Api):
+    """flask-smorest Api whose HTTP errors keep our one error shape."""
+
+    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+        from flask import jsonify
+
+        body, status = http_exception_body(error)
+        response = jsonify(body)
+        response.status_code = status
+        return response
+
+
+class RedisExtension:
+    """One Redis client per app: the real server when REDIS_URL is set, else an in-process stand-in.
+
+    fakeredis runs the same Lua scripts and pub/sub, so the embedded default keeps one code path.
+    """
+
+    def __init__(self) -> None:
+        self._fake_server: Any = None
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config.get("REDIS_URL")
+        if url:
+            client = redis.Redis.from_url(
+                url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+                health_check_interval=30, retry_on_timeout=False,
+            )
+        else:
+            import fakeredis
+
+            if self._fake_server is None:
+                self._fake_server = fakeredis.FakeServer()
+            client = fakeredis.FakeRedis(server=self._fake_server, decode_responses=True)
+        app.extensions["redis"] = client
+
+    @staticmethod
+    def client(app: Flask | None = None) -> redis.Redis:
+        from flask import current_app
+
+        return (app or current_app).extensions["redis"]
+
+
+def get_redis() -> redis.Redis:
+    """The Redis client of the current app."""
+    return RedisExtension.client()
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Bind a Celery app to Flask: each task call runs in a fresh app context (the Flask docs' FlaskTask)."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    eager = bool(app.config.get("CELERY_EAGER"))
+    broker = app.config.get("REDIS_URL") or "memory://"
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(
+        {
+            "broker_url": broker,
+            "result_backend": None if eager else broker,
+            "task_ignore_result": True,
+            "task_always_eager": eager,
+            "task_eager_propagates": False,
+            "task_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_retry_on_startup": True,
+            "timezone": "UTC",
+        }
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+jwt = JWTManager()
+sock = Sock()
+api = CineverseApi()
+redis_ext = RedisExtension()

@@ -1,0 +1,13 @@
+"""Models, one module per aggregate; importing this package registers every table."""
+
+from app.models.account import AuditLog, RevokedToken, Role, User
+from app.models.booking import Booking, BookingState, Order, OrderState
+from app.models.catalogue import Movie, Screen, Showtime, ShowtimeStatus, Theatre
+from app.models.payment import Payment, PaymentState, Refund, RefundState, WebhookEvent
+from app.models.seating import SeatState, ShowtimeSeat
+
+__all__ = [
+    "AuditLog", "Booking", "BookingState", "Movie", "Order", "OrderState", "Payment", "PaymentState",
+    "Refund", "RefundState", "RevokedToken", "Role", "Screen", "SeatState", "Showtime", "ShowtimeSeat",
+    "ShowtimeStatus", "Theatre", "User", "WebhookEvent",
+]

@@ -1,0 +1,74 @@
+"""Orders (a purchase in progress) and bookings (seats sold to a user)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models._types import UTCDateTime, enum_column, utcnow
+
+
+class OrderState(str, enum.Enum):
+    CREATED = "created"      # waiting for the payment
+    PAID = "paid"            # payment captured, booking being made
+    BOOKED = "booked"        # booking made
+    FAILED = "failed"        # payment failed
+    EXPIRED = "expired"      # holds lapsed before payment
+    REFUND_PENDING = "refund_pending"
+    REFUNDED = "refunded"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    showtime_id: Mapped[int] = mapped_column(sa.ForeignKey("showtimes.id", ondelete="RESTRICT"), index=True)
+    seat_labels: Mapped[list[str]] = mapped_column(sa.JSON)
+    amount: Mapped[int] = mapped_column()  # paise, computed on the server
+    currency: Mapped[str] = mapped_column(sa.String(3), default="INR")
+    gateway: Mapped[str] = mapped_column(sa.String(16))
+    gateway_order_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    promo_code: Mapped[str | None] = mapped_column(sa.String(32))
+    state: Mapped[OrderState] = mapped_column(enum_column(OrderState, "order_state"), default=OrderState.CREATED)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class BookingState(str, enum.Enum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    showtime_id: Mapped[int] = mapped_column(sa.ForeignKey("showtimes.id", ondelete="RESTRICT"), index=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="RESTRICT"), unique=True)
+    seat_labels: Mapped[list[str]] = mapped_column(sa.JSON)
+    amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3), default="INR")
+    state: Mapped[BookingState] = mapped_column(
+        enum_column(BookingState, "booking_state"), default=BookingState.CONFIRMED
+    )
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ticket_path: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    order: Mapped[Order] = relationship()
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"reference": self.reference, "seats": self.seat_labels}

@@ -1,0 +1,64 @@
+"""Payments captured by a gateway, refunds, and the webhook events received."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models._types import UTCDateTime, enum_column, utcnow
+
+
+class PaymentState(str, enum.Enum):
+    CAPTURED = "captured"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
+    gateway: Mapped[str] = mapped_column(sa.String(16))
+    gateway_payment_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3), default="INR")
+    state: Mapped[PaymentState] = mapped_column(enum_column(PaymentState, "payment_state"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RefundState(str, enum.Enum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
+    gateway_refund_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    amount: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[RefundState] = mapped_column(enum_column(RefundState, "refund_state"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookEvent(db.Model):
+    """A gateway webhook, stored once per event id before it is processed by a worker."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(sa.String(64))

@@ -1,0 +1,109 @@
+"""Test fixtures: the machine's real PostgreSQL and Redis, each test isolated.
+
+TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/cineverse_test) is recreated from the
+migrations once per run; tables are truncated and the Redis database flushed after every test.
+TEST_REDIS_URL defaults to redis://127.0.0.1:6379/15. A missing service fails the run; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cineverse_test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _recreate_database(url: str) -> None:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = url.replace(parts.path, "/postgres", 1).replace("postgresql://", "postgresql+psycopg2://", 1)
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+        ), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def make_test_app(**overrides: object) -> Flask:
+    settings: dict[str, object] = {"SQLALCHEMY_DATABASE_URI": DATABASE_URL.replace(
+        "postgresql://", "postgresql+psycopg2://", 1), "REDIS_URL": REDIS_URL, "CELERY_EAGER": True,
+        "EMBEDDED_DB": False, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 20}}
+    settings.update(overrides)
+    return create_app(TestConfig(**settings))
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    _recreate_database(DATABASE_URL)
+    application = make_test_app()
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()  # the schema comes from the migrations, as in production
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolate(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Truncate every table and flush Redis after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        application.extensions["redis"].flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk to loopback only: a stray call to a real gateway or mail server fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if isinstance(address, tuple):
+            host = str(address[0])
+            if host not in {"127.0.0.1", "::1", "localhost"} and not host.startswith("127."):
+                raise RuntimeError(f"test tried to reach {address!r}; only loopback is allowed")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture()
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context for service-level tests."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def redis_client(app: Flask) -> redis.Redis:
+    return app.extensions["redis"]

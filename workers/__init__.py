@@ -1,0 +1,9 @@
+"""Celery task modules; importing this package registers every task with the current Celery app."""
+
+from __future__ import annotations
+
+from workers.schedule import BEAT_SCHEDULE
+
+
+def configure_beat(celery_app) -> None:  # type: ignore[no-untyped-def]
+    celery_app.conf.beat_schedule = BEAT_SCHEDULE
