@@ -6,10 +6,13 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any
 
+from flask_jwt_extended import create_access_token
+
 from app.extensions import db
-from app.models import Movie, Screen, Showtime, Theatre
+from app.models import Movie, Role, Screen, Showtime, Theatre, User
 from app.services.catalogue import schedule_showtime
 from app.services.layouts import default_layout
+from app.services.passwords import hash_password
 
 _seq = count(1)
 
@@ -41,3 +44,18 @@ def make_showtime(movie: Movie | None = None, screen: Screen | None = None, star
     showtime = schedule_showtime(movie, screen, starts_at)
     db.session.commit()
     return showtime
+
+
+def make_user(role: Role = Role.USER, email: str | None = None, name: str = "Test User",
+              password: str = "correct horse battery") -> User:
+    user = User(email=email or f"user{next(_seq)}@example.com", name=name, role=role,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def auth_headers(user: User) -> dict[str, str]:
+    """A Bearer header for user; the JWT identity is str(user.id) (the contract every route relies on)."""
+    token = create_access_token(identity=str(user.id))
+    return {"Authorization": f"Bearer {token}"}
