@@ -1,0 +1,14 @@
+# Backend image: gunicorn (web), Celery worker, beat and Flower share it.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /srv
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY app app
+COPY workers workers
+COPY migrations migrations
+COPY wsgi.py celery_app.py ./
+RUN useradd --create-home cineverse && mkdir -p /data/tickets && chown cineverse /data/tickets
+USER cineverse
+EXPOSE 8000
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "100", "wsgi:app"]
