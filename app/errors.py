@@ -84,6 +84,14 @@ class ServiceUnavailable(AppError):
     message = "A service this request needs is unavailable; try again shortly."
 
 
+class InvalidSignature(AppError):
+    """A gateway signature (payment or webhook) or a signed reference that is missing or does not match."""
+
+    status = 400
+    code = "invalid_signature"
+    message = "The signature is missing or does not match."
+
+
 class PaymentError(AppError):
     status = 402
     code = "payment_failed"
