@@ -124,10 +124,9 @@ def test_unknown_or_cancelled_bookings_get_no_ticket(ctx: Flask, tickets_dir: Pa
 
 
 def test_render_ticket_task_is_registered_and_idempotent(ctx: Flask, tickets_dir: Path) -> None:
-    from workers.tickets import render_ticket as task
-
-    celery = ctx.extensions["celery"]
-    assert "workers.tickets.render_ticket" in celery.tasks
+    # The task as bound to this app's Celery (other tests may have created apps since, and a bare
+    # shared_task proxy follows the newest default app).
+    task = ctx.extensions["celery"].tasks["workers.tickets.render_ticket"]
     booking = make_booking(seats=["F1", "F2", "F3"], amount=123_456_789)
     task.delay(booking.id)  # eager in tests: runs in its own app context and commits
     db.session.expire_all()
