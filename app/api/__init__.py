@@ -8,7 +8,7 @@ from app.extensions import api
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import catalogue, health
+    from app.api import catalogue, health, holds
 
-    for module in (health, catalogue):
+    for module in (health, catalogue, holds):
         api.register_blueprint(module.blp)

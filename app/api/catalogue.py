@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
 from app.schemas.catalogue import (
@@ -19,7 +20,7 @@ from app.schemas.catalogue import (
 )
 from app.schemas.common import ErrorBody
 from app.services import catalogue
-from app.services.seatmap import seat_map
+from app.services.seatmap import live_seat_map
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Movies, theatres, showtimes, seat maps")
 
@@ -70,9 +71,14 @@ def get_showtime(showtime_id: int) -> Any:
 
 
 @blp.route("/showtimes/<int:showtime_id>/seats")
+@jwt_required(optional=True)
 @blp.response(200, SeatMapSchema)
 @blp.alt_response(404, schema=ErrorBody, description="showtime_not_found")
 def get_seat_map(showtime_id: int) -> dict[str, Any]:
-    """The seat map: every seat with its section, price and status (available, locked, booked)."""
+    """The seat map: every seat with its section, price and status (available, locked, booked, blocked).
+
+    Held seats show as locked and, with a bearer token, the caller's own holds carry `mine: true`. When
+    the lock store is down the map is still served from the database with `holds_available: false`.
+    """
     showtime = catalogue.get_showtime(showtime_id)
-    return seat_map(showtime)
+    return live_seat_map(showtime, viewer=get_jwt_identity())

@@ -98,6 +98,10 @@ class SeatMapSchema(Schema):
     sections = fields.List(fields.Nested(SectionSchema))
     seats = fields.List(fields.Nested(SeatSchema))
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    holds_available = fields.Boolean(metadata={"description": "false when live holds could not be read "
+                                                              "(lock store down): locked seats are unknown"})
+    version = fields.Integer(allow_none=True, metadata={"description": "the seat event version this map "
+                                                                       "reflects (see the seat WebSocket)"})
 
 
 MoviePage = page_of(MovieSchema)

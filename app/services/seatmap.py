@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis
+
 from app.models import SeatState, Showtime
+from app.services import holds
 from app.services.catalogue import showtime_seats
+
+log = logging.getLogger(__name__)
 
 
 def seat_map(showtime: Showtime, held: dict[str, str] | None = None, viewer: str | None = None) -> dict[str, Any]:
@@ -42,3 +48,21 @@ def seat_map(showtime: Showtime, held: dict[str, str] | None = None, viewer: str
         "showtime_id": showtime.id, "currency": "INR", "rows": layout["rows"],
         "seats_per_row": layout["seats_per_row"], "sections": sections, "seats": seats, "counts": counts,
     }
+
+
+def live_seat_map(showtime: Showtime, viewer: str | None = None) -> dict[str, Any]:
+    """The seat map with the showtime's live holds and event version.
+
+    With Redis down it still answers from the database: holds are unknown, `holds_available` is false
+    and `version` is null.
+    """
+    try:
+        version, held = holds.snapshot(showtime.id)
+        available = True
+    except redis.RedisError as exc:
+        log.warning("seat map of showtime %s without holds: redis unavailable (%s)", showtime.id, exc)
+        version, held, available = None, {}, False
+    body = seat_map(showtime, held=held, viewer=viewer)
+    body["holds_available"] = available
+    body["version"] = version
+    return body

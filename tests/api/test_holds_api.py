@@ -1,0 +1,214 @@
+"""Seat hold routes over HTTP: bodies, error shapes, staff-only holder ids, the seat map, Redis down."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.extensions import db
+from app.models import Role
+from tests.conftest import REDIS_URL, make_test_app
+from tests.factories import auth_headers, make_showtime, make_user
+from tests.tcp_proxy import TcpProxy
+
+
+@pytest.fixture()
+def setup(ctx):
+    showtime = make_showtime()
+    alice, bob = make_user(name="Alice"), make_user(name="Bob")
+    staff = make_user(role=Role.ADMIN)
+    return {"id": showtime.id, "alice": auth_headers(alice), "bob": auth_headers(bob), "staff": auth_headers(staff),
+            "alice_id": str(alice.id), "bob_id": str(bob.id)}
+
+
+def url(setup, action):
+    return f"/api/showtimes/{setup['id']}/{action}"
+
+
+def test_lock_answers_the_held_seats_and_their_expiry(client, setup):
+    response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1", "A2", "A2"]},
+                           headers=setup["alice"])
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["showtime_id"] == setup["id"] and body["seat_ids"] == ["A1", "A2"]
+    expires = datetime.fromisoformat(body["expires_at"])
+    assert expires.utcoffset() == timedelta(0)
+    assert timedelta(seconds=170) < expires - datetime.now(timezone.utc) <= timedelta(seconds=180)
+    assert body["ttl_ms"] == 180_000
+    assert [h["seat_id"] for h in body["holds"]] == ["A1", "A2"]
+
+
+def test_taken_seats_answer_409_naming_them(client, setup):
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["B2"]},
+                       headers=setup["bob"]).status_code == 200
+    response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["B1", "B2"]}, headers=setup["alice"])
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "seat_taken" and error["details"]["seat_ids"] == ["B2"]
+    assert "B2" in error["message"]
+    seats = {s["id"]: s for s in client.get(f"/api/showtimes/{setup['id']}/seats").get_json()["seats"]}
+    assert seats["B1"]["status"] == "available"  # nothing left behind
+
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "seat_ids"),
+    ({"seat_ids": []}, "seat_ids"),
+    ({"seat_ids": ["a1"]}, "seat_ids"),
+    ({"seat_ids": ["A0"]}, "seat_ids"),
+    ({"seat_ids": ["AA1"]}, "seat_ids"),
+    ({"seat_ids": "A1"}, "seat_ids"),
+    ({"seat_ids": [1]}, "seat_ids"),
+    ({"seat_ids": [f"C{n}" for n in range(1, 12)]}, "seat_ids"),
+    ({"seat_ids": ["A1"], "extra": 1}, "extra"),
+])
+def test_bad_bodies_are_422_naming_the_field(client, setup, body, field):
+    response = client.post(url(setup, "redis-lock-seats"), json=body, headers=setup["alice"])
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and field in error["details"]["fields"]
+
+
+def test_unknown_seats_showtimes_and_no_token(client, setup):
+    response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1", "Z9"]}, headers=setup["alice"])
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "unknown_seats"
+    assert response.get_json()["error"]["details"]["seat_ids"] == ["Z9"]
+    response = client.post("/api/showtimes/999999/redis-lock-seats", json={"seat_ids": ["A1"]},
+                           headers=setup["alice"])
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "showtime_not_found"
+    response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1"]})
+    assert response.status_code == 401  # the JWT error body's shape belongs to the accounts issue
+    response = client.post(url(setup, "redis-lock-seats"), data="nope", headers=setup["alice"],
+                           content_type="application/json")
+    assert response.status_code in (400, 422)
+
+
+def test_past_showtime_is_refused(client, ctx):
+    past = make_showtime(starts_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    response = client.post(f"/api/showtimes/{past.id}/redis-lock-seats", json={"seat_ids": ["A1"]},
+                           headers=auth_headers(make_user()))
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "showtime_started"
+
+
+def test_unlock_and_extend_only_by_the_holder(client, setup):
+    client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1", "A2"]}, headers=setup["alice"])
+    for action in ("redis-unlock-seats", "redis-extend-locks"):
+        response = client.post(url(setup, action), json={"seat_ids": ["A1"]}, headers=setup["bob"])
+        assert response.status_code == 403, action
+        assert response.get_json()["error"]["code"] == "not_holder"
+        assert response.get_json()["error"]["details"]["seat_ids"] == ["A1"]
+    response = client.post(url(setup, "redis-extend-locks"), json={"seat_ids": ["A1", "A2"]}, headers=setup["alice"])
+    assert response.status_code == 200 and response.get_json()["seat_ids"] == ["A1", "A2"]
+    response = client.post(url(setup, "redis-extend-locks"), json={"seat_ids": ["A3"]}, headers=setup["alice"])
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "hold_expired"
+    response = client.post(url(setup, "redis-unlock-seats"), json={"seat_ids": ["A1"]}, headers=setup["alice"])
+    assert response.status_code == 200
+    assert response.get_json() == {"showtime_id": setup["id"], "seat_ids": ["A1"], "released": ["A1"]}
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1"]},
+                       headers=setup["bob"]).status_code == 200
+
+
+def test_inspect_shows_holder_ids_to_staff_only(client, setup):
+    client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1"]}, headers=setup["alice"])
+    own = client.get(url(setup, "redis-inspect-locks") + "?seat_ids=A1,A2", headers=setup["alice"]).get_json()
+    assert [(s["seat_id"], s["held"], s["mine"]) for s in own["seats"]] == [("A1", True, True), ("A2", False, False)]
+    assert 0 < own["seats"][0]["ttl_ms"] <= 180_000 and own["seats"][1]["ttl_ms"] is None
+    assert all("holder_id" not in s for s in own["seats"])
+    other = client.get(url(setup, "redis-inspect-locks") + "?seat_ids=A1", headers=setup["bob"]).get_json()
+    assert other["seats"][0]["held"] is True and other["seats"][0]["mine"] is False
+    assert "holder_id" not in other["seats"][0]
+    staff = client.get(url(setup, "redis-inspect-locks") + "?seat_ids=A1,A2", headers=setup["staff"]).get_json()
+    assert staff["seats"][0]["holder_id"] == setup["alice_id"] and staff["seats"][1]["holder_id"] is None
+    every = client.get(url(setup, "redis-inspect-locks"), headers=setup["staff"]).get_json()
+    assert [s["seat_id"] for s in every["seats"]] == ["A1"]
+    bad = client.get(url(setup, "redis-inspect-locks") + "?seat_ids=A1,nope", headers=setup["staff"])
+    assert bad.status_code == 422
+    assert client.get(url(setup, "redis-inspect-locks")).status_code == 401
+
+
+def test_seat_map_shows_holds_as_locked_and_mine(client, setup):
+    client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["C5", "C6"]}, headers=setup["alice"])
+    mine = client.get(f"/api/showtimes/{setup['id']}/seats", headers=setup["alice"]).get_json()
+    seats = {s["id"]: s for s in mine["seats"]}
+    assert (seats["C5"]["status"], seats["C5"]["mine"]) == ("locked", True)
+    assert mine["counts"]["locked"] == 2 and mine["holds_available"] is True and mine["version"] >= 1
+    theirs = {s["id"]: s for s in client.get(f"/api/showtimes/{setup['id']}/seats",
+                                             headers=setup["bob"]).get_json()["seats"]}
+    assert (theirs["C5"]["status"], theirs["C5"]["mine"]) == ("locked", False)
+    anonymous = {s["id"]: s for s in client.get(f"/api/showtimes/{setup['id']}/seats").get_json()["seats"]}
+    assert (anonymous["C6"]["status"], anonymous["C6"]["mine"]) == ("locked", False)
+    assert anonymous["C7"]["status"] == "available"
+
+
+def test_racing_requests_one_winner(app, setup):
+    """Sixteen users race through the HTTP route for the same two seats: one 200, the rest 409."""
+    with app.app_context():
+        headers = [auth_headers(make_user()) for _ in range(16)]
+    barrier = threading.Barrier(16)
+    statuses: list[int] = []
+
+    def attempt(h):
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["H1", "H2"]},
+                                    headers=h).status_code)
+
+    threads = [threading.Thread(target=attempt, args=(h,)) for h in headers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200] + [409] * 15
+
+
+def test_redis_down_locks_503_seat_map_from_db(setup):
+    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = down.test_client()
+    with down.app_context():
+        response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1"]}, headers=setup["alice"])
+        assert response.status_code == 503
+        error = response.get_json()["error"]
+        assert error["code"] == "redis_unavailable" and "unavailable" in error["message"]
+        assert response.headers["Retry-After"] == "5"
+        seat_map = client.get(f"/api/showtimes/{setup['id']}/seats", headers=setup["alice"])
+        assert seat_map.status_code == 200
+        body = seat_map.get_json()
+        assert body["holds_available"] is False and body["version"] is None and len(body["seats"]) == 216
+        assert client.post(url(setup, "redis-unlock-seats"), json={"seat_ids": ["A1"]},
+                           headers=setup["alice"]).status_code == 503
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_recovers_by_itself_when_redis_returns(setup):
+    target = urlsplit(REDIS_URL)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379).start()
+    flaky = make_test_app(REDIS_URL=f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
+    client = flaky.test_client()
+    with flaky.app_context():
+        try:
+            lock = {"json": {"seat_ids": ["A1"]}, "headers": setup["alice"]}
+            assert client.post(url(setup, "redis-lock-seats"), **lock).status_code == 200
+            proxy.stop()
+            assert client.post(url(setup, "redis-extend-locks"), **lock).status_code == 503
+            assert client.get(f"/api/showtimes/{setup['id']}/seats").get_json()["holds_available"] is False
+            proxy.start()
+            assert client.post(url(setup, "redis-extend-locks"), **lock).status_code == 200
+            seats = client.get(f"/api/showtimes/{setup['id']}/seats", headers=setup["alice"]).get_json()
+            assert seats["holds_available"] is True
+            assert {s["id"]: s["mine"] for s in seats["seats"]}["A1"] is True
+        finally:
+            proxy.stop()
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_openapi_documents_the_hold_routes(client):
+    spec = client.get("/api/openapi.json").get_json()
+    lock = spec["paths"]["/api/showtimes/{showtime_id}/redis-lock-seats"]["post"]
+    assert {"200", "401", "409", "422", "503"} <= set(lock["responses"])
+    assert "/api/showtimes/{showtime_id}/redis-inspect-locks" in spec["paths"]
+    assert "/api/showtimes/{showtime_id}/redis-extend-locks" in spec["paths"]
