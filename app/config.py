@@ -54,6 +54,21 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def _policy(raw: str) -> list[tuple[int, int]]:
+    """Parse "hours:percent,..." into [(hours, percent)], most generous first."""
+    tiers = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        hours, _, percent = part.partition(":")
+        try:
+            tier = (int(hours), int(percent))
+        except ValueError as exc:
+            raise ConfigError(f"CANCELLATION_POLICY tier {part!r} is not hours:percent") from exc
+        if tier[0] < 0 or not 0 <= tier[1] <= 100:
+            raise ConfigError(f"CANCELLATION_POLICY tier {part!r} is out of range")
+        tiers.append(tier)
+    return sorted(tiers, reverse=True)
+
+
 def _database_url() -> str:
     url = _env("DATABASE_URL")
     if url is None:
@@ -108,6 +123,11 @@ class Config:
         if self.PAYMENT_GATEWAY == "razorpay" and not (self.RAZORPAY_KEY_ID and self.RAZORPAY_KEY_SECRET):
             raise ConfigError("PAYMENT_GATEWAY=razorpay needs RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET")
 
+        # How long a created order waits for its payment; the seat holds are extended to cover it.
+        self.ORDER_PAYMENT_WINDOW_S = _int("ORDER_PAYMENT_WINDOW_S", 600, 60, 3600)
+        # Refund by hours before the show: "24:100,2:50" = full refund up to 24 h before, half up to 2 h.
+        self.CANCELLATION_POLICY = _policy(_env("CANCELLATION_POLICY", "24:100,2:50") or "")
+
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8001") or "").rstrip("/")
         self.FRONTEND_ORIGIN = _env("FRONTEND_ORIGIN", self.PUBLIC_BASE_URL)
         self.APP_TIMEZONE = _env("APP_TIMEZONE", "Asia/Kolkata") or "Asia/Kolkata"
@@ -137,6 +157,7 @@ class Config:
             }
         }
         self.JSON_SORT_KEYS = False
+        self.MAX_CONTENT_LENGTH = 1024 * 1024  # no request body is bigger (413 payload_too_large)
 
     def _secret(self, name: str) -> str:
         value = _env(name)

@@ -8,7 +8,7 @@ from app.extensions import api
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import catalogue, health, holds
+    from app.api import catalogue, health, holds, payments
 
-    for module in (health, catalogue, holds):
+    for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)

@@ -1,0 +1,208 @@
+"""Payments: orders for held seats, checkout verification, webhooks, bookings and tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, current_app, request, send_file
+from flask_jwt_extended import get_jwt_identity, jwt_required
+from flask_smorest import Blueprint
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Order, Role, User
+from app.schemas.common import ErrorBody
+from app.schemas.payments import (
+    BookingListArgs,
+    BookingPage,
+    BookingSchema,
+    CancelResult,
+    DevCheckoutArgs,
+    DevCheckoutResult,
+    LockValidation,
+    OrderSchema,
+    SeatSelection,
+    VerifyArgs,
+    VerifyResult,
+    WebhookAck,
+)
+from app.services import orders, tickets, webhooks
+from app.services.gateways import DevGateway, gateway_status, get_gateway
+from app.services.uow import after_commit, transaction
+
+blp = Blueprint("payments", __name__, url_prefix="/api", description="Orders, payments, bookings and tickets")
+
+def current_user_id() -> int:
+    return int(get_jwt_identity())
+
+
+def caller_is_staff() -> bool:
+    role = db.session.scalar(sa.select(User.role).where(User.id == current_user_id()))
+    return role in (Role.ADMIN, Role.SUPERADMIN)
+
+
+def _verify_body(outcome: orders.Confirmation) -> dict[str, Any]:
+    if outcome.booking is not None:
+        status = "booked"
+    else:
+        status = "refunded" if outcome.order.state.value == "refunded" else "refund_pending"
+    return {"status": status, "order": outcome.order, "booking": outcome.booking}
+
+
+@blp.route("/payments/health")
+@blp.response(200, description="payments service health")
+def payments_health() -> dict[str, Any]:
+    """The payments service and its gateway are configured."""
+    db.session.execute(sa.text("SELECT 1"))
+    status = gateway_status()
+    return {"status": "ok", "gateway": status["gateway"], "mode": status["mode"]}
+
+
+@blp.route("/payments/gateway-status")
+@blp.response(200, description="gateway name, key id and mode; never a secret")
+def payments_gateway_status() -> dict[str, Any]:
+    """Which gateway takes payments, and whether webhooks can be verified."""
+    return gateway_status()
+
+
+@blp.route("/payments/validate-locks", methods=["POST"])
+@jwt_required()
+@blp.arguments(SeatSelection)
+@blp.response(200, LockValidation)
+@blp.alt_response(404, schema=ErrorBody, description="showtime_not_found")
+@blp.alt_response(503, schema=ErrorBody, description="redis_unavailable")
+def validate_locks(args: dict[str, Any]) -> dict[str, Any]:
+    """Whether the caller still holds these seats."""
+    return orders.validate_locks(current_user_id(), args["showtime_id"], args["seat_ids"])
+
+
+@blp.route("/payments/create-order", methods=["POST"])
+@jwt_required()
+@blp.arguments(SeatSelection)
+@blp.response(201, OrderSchema)
+@blp.alt_response(409, schema=ErrorBody, description="hold_expired, seat_taken, showtime_started")
+@blp.alt_response(503, schema=ErrorBody, description="redis_unavailable, gateway_unavailable")
+def create_order(args: dict[str, Any]) -> Order:
+    """Create a payment order for seats the caller holds; the amount is computed from the seat prices."""
+    with transaction():
+        order = orders.create_order(current_user_id(), args["showtime_id"], args["seat_ids"])
+    return order
+
+
+@blp.route("/payments/verify", methods=["POST"])
+@jwt_required()
+@blp.arguments(VerifyArgs)
+@blp.response(200, VerifyResult)
+@blp.alt_response(400, schema=ErrorBody, description="invalid_signature")
+@blp.alt_response(404, schema=ErrorBody, description="order_not_found")
+def verify(args: dict[str, Any]) -> dict[str, Any]:
+    """Verify the checkout's signature and turn the payment into a booking (idempotent)."""
+    with transaction():
+        outcome = orders.verify_payment(current_user_id(), args["razorpay_order_id"],
+                                        args["razorpay_payment_id"], args["razorpay_signature"])
+    db.session.refresh(outcome.order)
+    return _verify_body(outcome)
+
+
+@blp.route("/payments/webhook", methods=["POST"])
+@blp.response(200, WebhookAck)
+@blp.alt_response(400, schema=ErrorBody, description="invalid_signature")
+@blp.alt_response(413, schema=ErrorBody, description="payload_too_large")
+def webhook() -> dict[str, Any]:
+    """Gateway webhooks: verified over the raw body, stored once per event id, processed by a worker."""
+    raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH bounds it (413 payload_too_large)
+    with transaction():
+        event, is_new = webhooks.receive(raw, request.headers.get(webhooks.SIGNATURE_HEADER),
+                                         request.headers.get(webhooks.EVENT_ID_HEADER))
+        if is_new:
+            event_row_id = event.id
+            after_commit(lambda: orders.enqueue_task("workers.payments.process_webhook", event_row_id))
+    return {"status": "accepted" if is_new else "duplicate", "event_id": event.event_id}
+
+
+@blp.route("/payments/dev/checkout", methods=["POST"])
+@jwt_required()
+@blp.arguments(DevCheckoutArgs)
+@blp.response(200, DevCheckoutResult)
+@blp.alt_response(404, schema=ErrorBody, description="not_found (not the dev gateway, or not your order)")
+def dev_checkout(args: dict[str, Any]) -> dict[str, Any]:
+    """The built-in stand-in for Razorpay Checkout: pays (or fails) a dev order, signed as Razorpay signs.
+
+    With `send_webhook` it also delivers the webhook Razorpay would send, through the same intake.
+    """
+    gateway = get_gateway()
+    order = db.session.scalar(sa.select(Order).where(Order.gateway_order_id == args["razorpay_order_id"]))
+    if not isinstance(gateway, DevGateway) or order is None or order.user_id != current_user_id():
+        raise NotFound("No dev checkout for this order.", code="order_not_found")
+    result = gateway.simulate_payment(order.gateway_order_id, args["outcome"])
+    result["webhook"] = None
+    if args["send_webhook"]:
+        event_type = "payment.captured" if args["outcome"] == "success" else "payment.failed"
+        body, headers = gateway.webhook_delivery(event_type, order.gateway_order_id, result["razorpay_payment_id"])
+        with transaction():
+            event, is_new = webhooks.receive(body, headers.get(webhooks.SIGNATURE_HEADER),
+                                             headers.get(webhooks.EVENT_ID_HEADER))
+            if is_new:
+                event_row_id = event.id
+                after_commit(lambda: orders.enqueue_task("workers.payments.process_webhook", event_row_id))
+        result["webhook"] = event_type
+    return result
+
+
+@blp.route("/payments/bookings/<int:booking_id>")
+@jwt_required()
+@blp.response(200, BookingSchema)
+@blp.alt_response(404, schema=ErrorBody, description="booking_not_found (also for other users' bookings)")
+def get_booking(booking_id: int) -> Any:
+    """One of the caller's bookings (staff see every booking)."""
+    return orders.get_booking_for(current_user_id(), booking_id, staff=caller_is_staff())
+
+
+@blp.route("/payments/bookings/<int:booking_id>/ticket.pdf")
+@jwt_required()
+@blp.response(200, description="the ticket PDF", content_type="application/pdf")
+@blp.alt_response(202, description="the ticket is being rendered; retry after Retry-After seconds")
+@blp.alt_response(404, schema=ErrorBody, description="booking_not_found (also for other users' bookings)")
+def ticket_pdf(booking_id: int) -> Response:
+    """Download the ticket; only its owner or staff can."""
+    booking = orders.get_booking_for(current_user_id(), booking_id, staff=caller_is_staff())
+    if booking.state.value == "cancelled":
+        raise NotFound("This booking was cancelled; it has no ticket.", code="booking_not_found")
+    path = tickets.ticket_file(booking)
+    if path is None:
+        orders.enqueue_task("workers.tickets.render_ticket", booking.id)
+        db.session.expire_all()
+        refreshed = db.session.get(type(booking), booking.id)
+        path = tickets.ticket_file(refreshed) if refreshed is not None else None
+    if path is None:
+        response = current_app.json.response({"status": "rendering", "booking_id": booking.id})
+        response.status_code = 202
+        response.headers["Retry-After"] = "2"
+        return response
+    return send_file(path, mimetype="application/pdf", as_attachment=True,
+                     download_name=f"cineverse-{booking.reference}.pdf", max_age=0)
+
+
+@blp.route("/payments/bookings/<int:booking_id>/cancel", methods=["POST"])
+@jwt_required()
+@blp.response(200, CancelResult)
+@blp.alt_response(404, schema=ErrorBody, description="booking_not_found")
+@blp.alt_response(409, schema=ErrorBody, description="cancellation_closed, booking_cancelled")
+def cancel_booking(booking_id: int) -> dict[str, Any]:
+    """Cancel one's booking before the show; the refund follows CANCELLATION_POLICY."""
+    with transaction():
+        booking, refund = orders.cancel_booking(current_user_id(), booking_id)
+    # committed rows are expired, so these read what the refund task has recorded since
+    return {"booking": booking, "refund_amount": refund.amount if refund else 0,
+            "refund_state": refund.state.value if refund else None}
+
+
+@blp.route("/user/bookings")
+@jwt_required()
+@blp.arguments(BookingListArgs, location="query")
+@blp.response(200, BookingPage)
+def my_bookings(args: dict[str, Any]) -> dict[str, Any]:
+    """The caller's bookings, newest first."""
+    items, total = orders.user_bookings(current_user_id(), args["page"], args["per_page"])
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}

@@ -1,0 +1,109 @@
+"""Payment, order and booking schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.schemas.common import PageArgs, page_of
+
+SEAT_ID = validate.Regexp(r"^[A-Z]{1,2}[1-9][0-9]{0,2}$", error="Seat ids look like A1 .. L18.")
+
+
+class SeatSelection(Schema):
+    showtime_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    seat_ids = fields.List(fields.String(validate=SEAT_ID), required=True, validate=validate.Length(min=1, max=50))
+
+
+class LockValidation(Schema):
+    valid = fields.Boolean()
+    showtime_id = fields.Integer()
+    seat_ids = fields.List(fields.String(), metadata={"description": "seats the caller holds"})
+    missing = fields.List(fields.String(), metadata={"description": "seats the caller no longer holds"})
+    expires_at = fields.AwareDateTime(format="iso", allow_none=True)
+
+
+class OrderSchema(Schema):
+    order_id = fields.String(attribute="public_id")
+    gateway = fields.String()
+    gateway_order_id = fields.String()
+    razorpay_order_id = fields.Function(lambda o: o.gateway_order_id, metadata={"description": "for Checkout"})
+    amount = fields.Integer(metadata={"description": "paise, computed on the server"})
+    currency = fields.String()
+    key_id = fields.Method("_key_id", metadata={"description": "public key id for the checkout"})
+    state = fields.Function(lambda o: o.state.value)
+    showtime_id = fields.Integer()
+    seat_ids = fields.List(fields.String(), attribute="seat_labels")
+    expires_at = fields.AwareDateTime(format="iso")
+
+    def _key_id(self, order) -> str:  # type: ignore[no-untyped-def]
+        from app.services.gateways import get_gateway
+
+        return get_gateway().key_id
+
+
+class VerifyArgs(Schema):
+    razorpay_order_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    razorpay_payment_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    razorpay_signature = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class DevCheckoutArgs(Schema):
+    razorpay_order_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    outcome = fields.String(load_default="success", validate=validate.OneOf(["success", "failure"]))
+    send_webhook = fields.Boolean(load_default=False, metadata={
+        "description": "also deliver the signed webhook Razorpay would send (as if the tab was closed)"})
+
+
+class DevCheckoutResult(Schema):
+    razorpay_order_id = fields.String()
+    razorpay_payment_id = fields.String()
+    razorpay_signature = fields.String()
+    webhook = fields.String(allow_none=True)
+
+
+class BookingSchema(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    showtime_id = fields.Integer()
+    seat_ids = fields.List(fields.String(), attribute="seat_labels")
+    amount = fields.Integer()
+    currency = fields.String()
+    state = fields.Function(lambda b: b.state.value)
+    order_id = fields.Function(lambda b: b.order.public_id)
+    checked_in_at = fields.AwareDateTime(format="iso", allow_none=True)
+    created_at = fields.AwareDateTime(format="iso")
+    ticket_url = fields.Method("_ticket_url")
+
+    def _ticket_url(self, booking) -> str:  # type: ignore[no-untyped-def]
+        from flask import current_app
+
+        return f"{current_app.config['PUBLIC_BASE_URL']}/api/payments/bookings/{booking.id}/ticket.pdf"
+
+
+class VerifyResult(Schema):
+    status = fields.String(validate=validate.OneOf(["booked", "refunded", "refund_pending"]))
+    order = fields.Nested(OrderSchema)
+    booking = fields.Nested(BookingSchema, allow_none=True)
+
+
+class CancelResult(Schema):
+    booking = fields.Nested(BookingSchema)
+    refund_amount = fields.Integer()
+    refund_state = fields.String(allow_none=True)
+
+
+class WebhookAck(Schema):
+    status = fields.String(validate=validate.OneOf(["accepted", "duplicate"]))
+    event_id = fields.String()
+
+
+class CheckinArgs(Schema):
+    payload = fields.String(required=True, validate=validate.Length(min=1, max=512),
+                            metadata={"description": "the scanned QR code text"})
+
+
+class BookingListArgs(PageArgs):
+    pass
+
+
+BookingPage = page_of(BookingSchema)

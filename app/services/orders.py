@@ -1,0 +1,471 @@
+"""Orders: held seats -> a gateway order -> a captured payment -> a booking, or a refund.
+
+The Redis hold is the fast path; the truth is the database: at confirmation the order row and the seat
+rows are locked (seats in id order, with a short lock_timeout) and each seat moves from available to
+booked only if it still is available. A paid order therefore ends as a booking or a refund, never as
+two bookings of one seat. Functions here only flush; the caller commits through uow.transaction(),
+and what must follow the commit (releasing holds, broadcasting, tickets, refunds) is registered with
+uow.after_commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from flask import current_app
+
+from app.errors import AppError, Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.models import (
+    Booking,
+    BookingState,
+    Order,
+    OrderState,
+    Payment,
+    PaymentState,
+    Refund,
+    RefundState,
+    SeatState,
+    Showtime,
+    ShowtimeSeat,
+    ShowtimeStatus,
+)
+from app.services import holds
+from app.services.gateways import get_gateway
+from app.services.uow import after_commit
+
+log = logging.getLogger(__name__)
+
+# What announcing seats after a commit may run into; the commit stands and clients re-sync.
+_ANNOUNCE_ERRORS = (redis.exceptions.RedisError, AppError)
+
+# Forward-only state machine: a late payment.failed never undoes a capture. A capture may still
+# arrive for a failed or expired order (a second attempt, a slow bank): it is paid, then booked or
+# refunded.
+_NEXT: dict[OrderState, set[OrderState]] = {
+    OrderState.CREATED: {OrderState.PAID, OrderState.FAILED, OrderState.EXPIRED},
+    OrderState.FAILED: {OrderState.PAID, OrderState.EXPIRED},
+    OrderState.EXPIRED: {OrderState.PAID},
+    OrderState.PAID: {OrderState.BOOKED, OrderState.REFUND_PENDING},
+    OrderState.BOOKED: {OrderState.REFUND_PENDING},
+    OrderState.REFUND_PENDING: {OrderState.REFUNDED},
+    OrderState.REFUNDED: set(),
+}
+
+
+def _move(order: Order, state: OrderState) -> None:
+    if state not in _NEXT[order.state]:
+        raise Conflict(f"Order {order.public_id} cannot go from {order.state.value} to {state.value}.",
+                       code="order_state_conflict", details={"order_id": order.public_id,
+                                                             "state": order.state.value})
+    log.info("order %s %s -> %s", order.public_id, order.state.value, state.value)
+    order.state = state
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _lock_timeout() -> None:
+    """Wait at most a few seconds for a row lock; the error becomes a retry or a 503, never a wait."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+
+
+def _sellable_showtime(showtime_id: int) -> Showtime:
+    showtime = db.session.get(Showtime, showtime_id)
+    if showtime is None:
+        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
+    if showtime.status != ShowtimeStatus.SCHEDULED:
+        raise Conflict("This showtime was cancelled.", code="showtime_cancelled")
+    if showtime.starts_at <= _now():
+        raise Conflict("This showtime has already started.", code="showtime_started")
+    return showtime
+
+
+def _seats(showtime_id: int, labels: list[str], *, for_update: bool = False) -> list[ShowtimeSeat]:
+    stmt = (sa.select(ShowtimeSeat)
+            .where(ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.label.in_(labels))
+            .order_by(ShowtimeSeat.id))
+    if for_update:
+        stmt = stmt.with_for_update()
+    seats = list(db.session.scalars(stmt))
+    unknown = sorted(set(labels) - {s.label for s in seats})
+    if unknown:
+        raise ValidationError("These seats do not exist in this showtime.", code="unknown_seats",
+                              details={"seat_ids": unknown})
+    return seats
+
+
+# ---- before payment -----------------------------------------------------------------------------
+
+def validate_locks(user_id: int, showtime_id: int, seat_ids: list[str]) -> dict[str, Any]:
+    """Whether user_id still holds every named seat, and until when."""
+    labels = holds.normalize_labels(seat_ids)
+    _seats(showtime_id, labels)
+    found = {h.seat_id: h for h in holds.inspect(showtime_id, labels)}
+    mine = [s for s in labels if found[s].holder_id == str(user_id)]
+    missing = [s for s in labels if s not in mine]
+    expiry = min((found[s].expires_at for s in mine if found[s].expires_at), default=None)
+    return {"valid": not missing, "showtime_id": showtime_id, "seat_ids": mine, "missing": missing,
+            "expires_at": expiry if not missing else None}
+
+
+def create_order(user_id: int, showtime_id: int, seat_ids: list[str]) -> Order:
+    """Create an order for seats the caller holds; the amount comes from the seat prices.
+
+    The holds are extended to cover the payment window. An open order for the same seats is
+    returned again instead of creating a second one. Raises NotFound, ValidationError, Conflict
+    (`hold_expired`, `seat_taken`, `showtime_started`...), PaymentError / ServiceUnavailable from
+    the gateway, and 503 when Redis is down.
+    """
+    labels = sorted(holds.normalize_labels(seat_ids))
+    _sellable_showtime(showtime_id)
+    seats = _seats(showtime_id, labels)
+    sold = [s.label for s in seats if s.state != SeatState.AVAILABLE]
+    if sold:
+        raise Conflict("These seats are no longer available.", code="seat_taken", details={"seat_ids": sold})
+    holds.assert_held(showtime_id, user_id, labels)
+
+    existing = db.session.scalar(
+        sa.select(Order).where(Order.user_id == user_id, Order.showtime_id == showtime_id,
+                               Order.state == OrderState.CREATED, Order.expires_at > _now())
+        .order_by(Order.id.desc()).limit(1)
+    )
+    window = int(current_app.config["ORDER_PAYMENT_WINDOW_S"])
+    if existing is not None and sorted(existing.seat_labels) == labels:
+        holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
+        return existing
+
+    amount = sum(seat.price for seat in seats)  # computed here, never taken from the client
+    public_id = "ord_" + secrets.token_hex(10)
+    gateway = get_gateway()
+    gateway_order_id = gateway.create_order(amount, "INR", receipt=public_id,
+                                            notes={"showtime_id": str(showtime_id), "seats": ",".join(labels)})
+    holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
+    order = Order(public_id=public_id, user_id=user_id, showtime_id=showtime_id, seat_labels=labels,
+                  amount=amount, currency="INR", gateway=gateway.name, gateway_order_id=gateway_order_id,
+                  state=OrderState.CREATED, expires_at=_now() + timedelta(seconds=window))
+    db.session.add(order)
+    db.session.flush()
+    log.info("order %s created user=%s showtime=%s seats=%s amount=%s", public_id, user_id, showtime_id,
+             ",".join(labels), amount)
+    return order
+
+
+# ---- payment ------------------------------------------------------------------------------------
+
+@dataclass
+class Confirmation:
+    order: Order
+    booking: Booking | None
+    refund: Refund | None = None
+
+
+def _order_for_update(gateway_order_id: str) -> Order:
+    _lock_timeout()
+    order = db.session.scalar(
+        sa.select(Order).where(Order.gateway_order_id == gateway_order_id).with_for_update()
+    )
+    if order is None:
+        raise NotFound("No order matches this payment.", code="order_not_found")
+    return order
+
+
+def booking_of(order: Order) -> Booking | None:
+    return db.session.scalar(sa.select(Booking).where(Booking.order_id == order.id))
+
+
+def _record_payment(order: Order, gateway_payment_id: str, amount: int) -> Payment:
+    payment = db.session.scalar(sa.select(Payment).where(Payment.gateway_payment_id == gateway_payment_id))
+    if payment is not None:
+        if payment.order_id != order.id:
+            raise Conflict("This payment belongs to another order.", code="payment_order_mismatch")
+        return payment
+    payment = Payment(order_id=order.id, gateway=order.gateway, gateway_payment_id=gateway_payment_id,
+                      amount=amount, currency=order.currency, state=PaymentState.CAPTURED)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def _start_refund(order: Order, payment: Payment, amount: int, reason: str) -> Refund:
+    refund = Refund(payment_id=payment.id, amount=amount, reason=reason, state=RefundState.PENDING)
+    db.session.add(refund)
+    db.session.flush()
+    log.warning("refund %s started order=%s payment=%s amount=%s reason=%s", refund.id, order.public_id,
+                payment.gateway_payment_id, amount, reason)
+    refund_id = refund.id
+    after_commit(lambda: enqueue_task("workers.payments.process_refund", refund_id))
+    return refund
+
+
+def enqueue_task(task_name: str, *args: object) -> None:
+    """Queue a task by name (run in-process in the embedded default); ids only, never rows."""
+    current_app.extensions["celery"].tasks[task_name].apply_async(args=list(args))
+
+
+def new_reference() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "CV" + "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int | None = None) -> Confirmation:
+    """Turn a captured payment into a booking, exactly once; or start a refund when it cannot be one.
+
+    Idempotent: repeating it (verify twice, webhook five times, both) returns the same booking.
+    `amount` is what the gateway says was captured (webhooks); a mismatch is refunded. Raises
+    NotFound for an unknown order, Conflict for a payment id that belongs to another order.
+    """
+    order = _order_for_update(gateway_order_id)
+    existing = booking_of(order)
+    if existing is not None:
+        _record_payment(order, gateway_payment_id, amount if amount is not None else order.amount)
+        return Confirmation(order, existing)
+    if order.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED):
+        return Confirmation(order, None)
+
+    payment = _record_payment(order, gateway_payment_id, amount if amount is not None else order.amount)
+    _move(order, OrderState.PAID)
+    if amount is not None and amount != order.amount:
+        _move(order, OrderState.REFUND_PENDING)
+        return Confirmation(order, None, _start_refund(order, payment, amount, "amount_mismatch"))
+
+    seats = _seats(order.showtime_id, order.seat_labels, for_update=True)
+    unavailable = [s.label for s in seats if s.state != SeatState.AVAILABLE]
+    showtime = db.session.get(Showtime, order.showtime_id)
+    if unavailable or showtime is None or showtime.status != ShowtimeStatus.SCHEDULED:
+        _move(order, OrderState.REFUND_PENDING)
+        log.warning("order %s paid but seats %s are gone: refunding", order.public_id, ",".join(unavailable))
+        return Confirmation(order, None, _start_refund(order, payment, payment.amount, "seats_unavailable"))
+
+    booking = Booking(reference=new_reference(), user_id=order.user_id, showtime_id=order.showtime_id,
+                      order_id=order.id, seat_labels=list(order.seat_labels), amount=order.amount,
+                      currency=order.currency, state=BookingState.CONFIRMED)
+    db.session.add(booking)
+    db.session.flush()
+    updated = db.session.execute(
+        sa.update(ShowtimeSeat)
+        .where(ShowtimeSeat.id.in_([s.id for s in seats]), ShowtimeSeat.state == SeatState.AVAILABLE)
+        .values(state=SeatState.BOOKED, booking_id=booking.id)
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount != len(seats):  # cannot happen under the row locks; refuse rather than oversell
+        raise Conflict("Seats changed while booking.", code="seat_taken")
+    _move(order, OrderState.BOOKED)
+    for seat in seats:
+        db.session.refresh(seat)
+    log.info("booking %s made order=%s showtime=%s seats=%s", booking.reference, order.public_id,
+             order.showtime_id, ",".join(order.seat_labels))
+    after_commit(_announce_booking(order.showtime_id, order.user_id, list(order.seat_labels), booking.id))
+    return Confirmation(order, booking)
+
+
+def _announce_booking(showtime_id: int, user_id: int, labels: list[str], booking_id: int):  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            released = holds.release(showtime_id, user_id, labels, event="seat_booked", check_seats=False)
+            rest = [s for s in labels if s not in released]
+            if rest:
+                holds.publish(showtime_id, "seat_booked", rest)
+        except _ANNOUNCE_ERRORS as exc:  # the booking stands; clients re-sync from the snapshot
+            log.warning("booking %s: could not announce seats (%s)", booking_id, exc)
+        enqueue_task("workers.tickets.render_ticket", booking_id)
+
+    return run
+
+
+def verify_payment(user_id: int, gateway_order_id: str, gateway_payment_id: str, signature: str | None
+                   ) -> Confirmation:
+    """Check the checkout's signature (constant time), then confirm the payment.
+
+    Raises InvalidSignature (400) for a missing or wrong signature, NotFound for an order that is
+    not the caller's.
+    """
+    get_gateway().verify_payment_signature(gateway_order_id, gateway_payment_id, signature)
+    owner = db.session.scalar(sa.select(Order.user_id).where(Order.gateway_order_id == gateway_order_id))
+    if owner is None or owner != user_id:
+        raise NotFound("No order matches this payment.", code="order_not_found")
+    return confirm_payment(gateway_order_id, gateway_payment_id)
+
+
+def fail_payment(gateway_order_id: str, gateway_payment_id: str | None = None) -> Order | None:
+    """Mark a waiting order failed and free its seats; a paid or booked order is left alone."""
+    try:
+        order = _order_for_update(gateway_order_id)
+    except NotFound:
+        return None
+    if order.state != OrderState.CREATED:
+        log.info("payment.failed for order %s in state %s ignored", order.public_id, order.state.value)
+        return order
+    _move(order, OrderState.FAILED)
+    after_commit(_free_holds(order.showtime_id, order.user_id, list(order.seat_labels)))
+    return order
+
+
+def _free_holds(showtime_id: int, user_id: int, labels: list[str]):  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            holds.release(showtime_id, user_id, labels, check_seats=False)
+        except Exception as exc:  # someone else holds them now, or Redis is down: they lapse anyway
+            log.info("holds of showtime %s not released: %s", showtime_id, exc)
+
+    return run
+
+
+def expire_stale_orders(limit: int = 200) -> int:
+    """Expire waiting orders whose payment window has passed (their holds lapse with it)."""
+    stale = list(db.session.scalars(
+        sa.select(Order).where(Order.state == OrderState.CREATED, Order.expires_at < _now())
+        .order_by(Order.id).limit(limit).with_for_update(skip_locked=True)
+    ))
+    for order in stale:
+        _move(order, OrderState.EXPIRED)
+    return len(stale)
+
+
+def expire_orders_for_lapsed_holds(lapsed: holds.Lapsed) -> int:
+    """Expire the waiting orders whose seats' holds just lapsed."""
+    count = 0
+    for user_id, labels in lapsed.by_user.items():
+        if not user_id.isdigit():
+            continue
+        orders = db.session.scalars(
+            sa.select(Order).where(Order.user_id == int(user_id), Order.showtime_id == lapsed.showtime_id,
+                                   Order.state == OrderState.CREATED).with_for_update(skip_locked=True)
+        )
+        for order in orders:
+            if set(order.seat_labels) & set(labels):
+                _move(order, OrderState.EXPIRED)
+                count += 1
+    return count
+
+
+# ---- refunds ------------------------------------------------------------------------------------
+
+def process_refund(refund_id: int) -> Refund:
+    """Ask the gateway for a pending refund once and record the outcome (idempotent)."""
+    _lock_timeout()
+    refund = db.session.scalar(sa.select(Refund).where(Refund.id == refund_id).with_for_update())
+    if refund is None:
+        raise NotFound(f"Refund {refund_id} was not found.", code="refund_not_found")
+    if refund.state != RefundState.PENDING:
+        return refund
+    payment = db.session.get(Payment, refund.payment_id)
+    assert payment is not None
+    order = db.session.get(Order, payment.order_id)
+    assert order is not None
+    gateway_refund_id = get_gateway().refund(payment.gateway_payment_id, refund.amount,
+                                             notes={"refund_id": str(refund.id), "reason": refund.reason})
+    refund.gateway_refund_id = gateway_refund_id
+    refund.state = RefundState.PROCESSED
+    if refund.amount >= payment.amount:
+        payment.state = PaymentState.REFUNDED
+    if order.state == OrderState.REFUND_PENDING:
+        _move(order, OrderState.REFUNDED)
+    log.info("refund %s processed gateway_refund=%s order=%s", refund.id, gateway_refund_id, order.public_id)
+    return refund
+
+
+def pending_refund_ids(older_than_s: int = 60, limit: int = 100) -> list[int]:
+    """Refunds still waiting for the gateway (a lost task, a gateway outage): the sweep retries them."""
+    cutoff = _now() - timedelta(seconds=older_than_s)
+    return list(db.session.scalars(
+        sa.select(Refund.id).where(Refund.state == RefundState.PENDING, Refund.created_at < cutoff)
+        .order_by(Refund.id).limit(limit)
+    ))
+
+
+# ---- bookings after the sale -------------------------------------------------------------------
+
+def refund_percent(starts_at: datetime, now: datetime | None = None) -> int | None:
+    """The refund share for cancelling now under CANCELLATION_POLICY; None when cancelling is closed."""
+    hours_left = (starts_at - (now or _now())).total_seconds() / 3600
+    for hours, percent in current_app.config["CANCELLATION_POLICY"]:
+        if hours_left >= hours:
+            return percent
+    return None
+
+
+def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tuple[Booking, Refund | None]:
+    """Cancel a booking before the show, free its seats and refund per the policy.
+
+    Raises NotFound (not the caller's: the same as unknown), Conflict `cancellation_closed` or
+    `booking_cancelled`.
+    """
+    _lock_timeout()
+    booking = db.session.scalar(sa.select(Booking).where(Booking.id == booking_id).with_for_update())
+    if booking is None or (booking.user_id != user_id and not staff):
+        raise NotFound(f"Booking {booking_id} was not found.", code="booking_not_found")
+    if booking.state == BookingState.CANCELLED:
+        raise Conflict("This booking is already cancelled.", code="booking_cancelled")
+    showtime = db.session.get(Showtime, booking.showtime_id)
+    assert showtime is not None
+    percent = 100 if staff else refund_percent(showtime.starts_at)
+    if percent is None:
+        raise Conflict("Bookings can no longer be cancelled for this show.", code="cancellation_closed")
+    if booking.checked_in_at is not None:
+        raise Conflict("A checked-in booking cannot be cancelled.", code="already_checked_in")
+    booking.state = BookingState.CANCELLED
+    booking.cancelled_at = _now()
+    db.session.execute(
+        sa.update(ShowtimeSeat).where(ShowtimeSeat.booking_id == booking.id)
+        .values(state=SeatState.AVAILABLE, booking_id=None).execution_options(synchronize_session=False)
+    )
+    order = db.session.get(Order, booking.order_id)
+    payment = db.session.scalar(sa.select(Payment).where(Payment.order_id == booking.order_id,
+                                                         Payment.state == PaymentState.CAPTURED)
+                                .order_by(Payment.id).limit(1))
+    refund = None
+    amount = booking.amount * percent // 100
+    if payment is not None and amount > 0 and order is not None:
+        _move(order, OrderState.REFUND_PENDING)
+        refund = _start_refund(order, payment, amount, "cancelled_by_staff" if staff else "cancelled")
+    showtime_id, labels = booking.showtime_id, list(booking.seat_labels)
+    after_commit(lambda: _publish_quietly(showtime_id, "seat_released", labels))
+    log.info("booking %s cancelled refund=%s%%", booking.reference, percent)
+    return booking, refund
+
+
+def _publish_quietly(showtime_id: int, event: str, labels: list[str]) -> None:
+    try:
+        holds.publish(showtime_id, event, labels)
+    except _ANNOUNCE_ERRORS as exc:
+        log.warning("showtime %s: %s not announced (%s)", showtime_id, event, exc)
+
+
+def user_bookings(user_id: int, page: int, per_page: int) -> tuple[list[Booking], int]:
+    stmt = sa.select(Booking).where(Booking.user_id == user_id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    items = db.session.scalars(stmt.order_by(Booking.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    return list(items), total
+
+
+def get_booking_for(user_id: int, booking_id: int, *, staff: bool = False) -> Booking:
+    """The booking if the caller owns it or is staff; NotFound otherwise (ids reveal nothing)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or (booking.user_id != user_id and not staff):
+        raise NotFound(f"Booking {booking_id} was not found.", code="booking_not_found")
+    return booking
+
+
+def check_in(reference: str) -> Booking:
+    """Admit a booking once. Raises NotFound, Conflict `already_checked_in` / `booking_cancelled`."""
+    _lock_timeout()
+    booking = db.session.scalar(sa.select(Booking).where(Booking.reference == reference).with_for_update())
+    if booking is None:
+        raise NotFound("No booking has this reference.", code="booking_not_found")
+    if booking.state == BookingState.CANCELLED:
+        raise Conflict("This booking was cancelled.", code="booking_cancelled")
+    if booking.checked_in_at is not None:
+        raise Conflict("This ticket was already used.", code="already_checked_in",
+                       details={"checked_in_at": booking.checked_in_at.isoformat()})
+    booking.checked_in_at = _now()
+    return booking
+

@@ -1,0 +1,376 @@
+"""The purchase on PostgreSQL + Redis: lock -> order -> payment -> verify/webhook -> booking -> ticket.
+
+Signatures are made here with the documented HMAC (Razorpay's scheme), never with the project's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from app.extensions import db
+from app.models import (
+    Booking,
+    Order,
+    OrderState,
+    Payment,
+    PaymentState,
+    Refund,
+    RefundState,
+    Role,
+    SeatState,
+    ShowtimeSeat,
+    WebhookEvent,
+)
+from tests.conftest import make_test_app
+from tests.factories import auth_headers, make_movie, make_showtime, make_user
+
+KEY_ID = "rzp_test_cineverse"
+KEY_SECRET = "test-razorpay-key-secret-0123456789"
+WEBHOOK_SECRET = "test-webhook-secret-abcdefghij"
+
+
+@pytest.fixture(scope="module")
+def shop(app, tmp_path_factory):
+    """The app with known gateway secrets, so the tests can sign as Razorpay does."""
+    shop_app = make_test_app(RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
+                             PAYMENTS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                             TICKETS_DIR=tmp_path_factory.mktemp("tickets"))
+    yield shop_app
+    with shop_app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def sctx(shop):
+    with shop.app_context():
+        yield shop
+        db.session.remove()
+
+
+@pytest.fixture()
+def sclient(shop, sctx):
+    return shop.test_client()
+
+
+def sign_payment(order_id: str, payment_id: str) -> str:
+    return hmac.new(KEY_SECRET.encode(), f"{order_id}|{payment_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_request(event: str, order_id: str, payment_id: str, amount: int, event_id: str,
+                    secret: str = WEBHOOK_SECRET) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({
+        "entity": "event", "event": event, "contains": ["payment"],
+        "payload": {"payment": {"entity": {"id": payment_id, "entity": "payment", "amount": amount,
+                                           "currency": "INR", "order_id": order_id,
+                                           "status": "failed" if event == "payment.failed" else "captured"}}},
+    }).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-Razorpay-Signature": signature, "X-Razorpay-Event-Id": event_id,
+                  "Content-Type": "application/json"}
+
+
+def lock(client, user, showtime_id, seats):
+    response = client.post(f"/api/showtimes/{showtime_id}/redis-lock-seats", json={"seat_ids": seats},
+                           headers=auth_headers(user))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def create_order(client, user, showtime_id, seats):
+    response = client.post("/api/payments/create-order", json={"showtime_id": showtime_id, "seat_ids": seats},
+                           headers=auth_headers(user))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def dev_pay(client, user, gateway_order_id, outcome="success"):
+    response = client.post("/api/payments/dev/checkout", json={"razorpay_order_id": gateway_order_id,
+                                                                "outcome": outcome}, headers=auth_headers(user))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def verify(client, user, order_id, payment_id, signature, headers=None):
+    return client.post("/api/payments/verify", headers=headers or auth_headers(user), json={
+        "razorpay_order_id": order_id, "razorpay_payment_id": payment_id, "razorpay_signature": signature})
+
+
+def lose_seat_locks(redis_client, showtime_id: int) -> None:
+    """Redis loses every seat-lock key of the showtime (not the dev gateway's records)."""
+    for key in redis_client.scan_iter(match=f"*{{st:{showtime_id}}}*"):
+        redis_client.delete(key)
+
+
+def seat_states(showtime_id: int) -> dict[str, SeatState]:
+    db.session.expire_all()
+    return dict(db.session.execute(sa.select(ShowtimeSeat.label, ShowtimeSeat.state)
+                                   .where(ShowtimeSeat.showtime_id == showtime_id)).all())
+
+
+def test_whole_purchase_to_ticket_download(sclient, sctx):
+    buyer, other = make_user(), make_user()
+    staff = make_user(role=Role.ADMIN)
+    showtime = make_showtime(make_movie(title="The Last Orbit"))
+    lock(sclient, buyer, showtime.id, ["A1", "A2", "I1"])
+
+    order = create_order(sclient, buyer, showtime.id, ["A1", "A2", "I1"])
+    assert order["amount"] == 20_000 * 2 + 35_000 and order["currency"] == "INR"
+    assert order["gateway"] == "dev" and order["key_id"] == KEY_ID and order["state"] == "created"
+    # the holds now cover the payment window
+    holds = sclient.post("/api/payments/validate-locks", headers=auth_headers(buyer),
+                         json={"showtime_id": showtime.id, "seat_ids": ["A1", "A2", "I1"]}).get_json()
+    assert holds["valid"] is True
+    assert datetime.fromisoformat(holds["expires_at"]) > datetime.now(timezone.utc) + timedelta(minutes=5)
+
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+    signature = sign_payment(order["gateway_order_id"], paid["razorpay_payment_id"])
+    assert hmac.compare_digest(signature, paid["razorpay_signature"])  # the dev gateway signs as Razorpay does
+    response = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"], signature)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "booked" and body["order"]["state"] == "booked"
+    booking = body["booking"]
+    assert booking["seat_ids"] == ["A1", "A2", "I1"] and booking["amount"] == order["amount"]
+
+    again = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"], signature).get_json()
+    assert again["booking"]["id"] == booking["id"]  # repeating verify returns the same booking
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+    states = seat_states(showtime.id)
+    assert states["A1"] == states["A2"] == states["I1"] == SeatState.BOOKED and states["A3"] == SeatState.AVAILABLE
+    seat_map = {s["id"]: s["status"] for s in sclient.get(f"/api/showtimes/{showtime.id}/seats").get_json()["seats"]}
+    assert seat_map["A1"] == "booked"
+    mine = sclient.get("/api/user/bookings", headers=auth_headers(buyer)).get_json()
+    assert mine["total"] == 1 and mine["items"][0]["reference"] == booking["reference"]
+
+    pdf = sclient.get(f"/api/payments/bookings/{booking['id']}/ticket.pdf", headers=auth_headers(buyer))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    for expected in ("The Last Orbit", booking["reference"], "A1", "A2", "I1", "750.00"):
+        assert expected in text, expected
+    assert sclient.get(f"/api/payments/bookings/{booking['id']}/ticket.pdf",
+                       headers=auth_headers(other)).status_code == 404
+    assert sclient.get(f"/api/payments/bookings/{booking['id']}", headers=auth_headers(other)).status_code == 404
+    assert sclient.get(f"/api/payments/bookings/{booking['id']}/ticket.pdf",
+                       headers=auth_headers(staff)).status_code == 200
+    assert sclient.get(f"/api/payments/bookings/{booking['id']}/ticket.pdf").status_code == 401
+
+
+def test_amount_is_never_taken_from_the_client(sclient, sctx):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["K5"])
+    tampered = sclient.post("/api/payments/create-order", headers=auth_headers(buyer),
+                            json={"showtime_id": showtime.id, "seat_ids": ["K5"], "amount": 100})
+    assert tampered.status_code == 422 and "amount" in tampered.get_json()["error"]["details"]["fields"]
+    order = create_order(sclient, buyer, showtime.id, ["K5"])
+    assert order["amount"] == 35_000
+
+
+def test_order_needs_the_callers_holds(sclient, sctx):
+    holder, thief = make_user(), make_user()
+    showtime = make_showtime()
+    lock(sclient, holder, showtime.id, ["C3"])
+    response = sclient.post("/api/payments/create-order", headers=auth_headers(thief),
+                            json={"showtime_id": showtime.id, "seat_ids": ["C3"]})
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "hold_expired"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+
+
+@pytest.mark.parametrize("signature", ["0" * 64, "not-hex", None, ""])
+def test_verify_refuses_a_wrong_or_missing_signature(sclient, sctx, signature):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["D4"])
+    order = create_order(sclient, buyer, showtime.id, ["D4"])
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+    payload = {"razorpay_order_id": order["gateway_order_id"], "razorpay_payment_id": paid["razorpay_payment_id"]}
+    if signature is not None:
+        payload["razorpay_signature"] = signature
+    response = sclient.post("/api/payments/verify", headers=auth_headers(buyer), json=payload)
+    assert response.status_code in (400, 422)
+    assert response.get_json()["error"]["code"] in ("invalid_signature", "validation_error")
+    # a signature made with another secret is refused too
+    forged = hmac.new(b"another-secret", f"{order['gateway_order_id']}|{paid['razorpay_payment_id']}".encode(),
+                      hashlib.sha256).hexdigest()
+    assert verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"],
+                  forged).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+    assert seat_states(showtime.id)["D4"] == SeatState.AVAILABLE
+
+
+def test_webhook_alone_confirms_the_booking_and_duplicates_are_harmless(sclient, sctx):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["E1", "E2"])
+    order = create_order(sclient, buyer, showtime.id, ["E1", "E2"])
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])  # the buyer closes the tab: no verify
+    body, headers = webhook_request("payment.captured", order["gateway_order_id"], paid["razorpay_payment_id"],
+                                    order["amount"], "evt_test_0001")
+    answers = [sclient.post("/api/payments/webhook", data=body, headers=headers) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [a.get_json()["status"] for a in answers] == ["accepted"] + ["duplicate"] * 4
+    bookings = db.session.scalars(sa.select(Booking)).all()
+    assert len(bookings) == 1 and bookings[0].seat_labels == ["E1", "E2"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)) == 1
+    event = db.session.scalar(sa.select(WebhookEvent))
+    assert event.processed_at is not None and event.result.startswith("booked:")
+    # the same capture under a new event id (a replay) and a late verify still make no second booking
+    body2, headers2 = webhook_request("order.paid", order["gateway_order_id"], paid["razorpay_payment_id"],
+                                      order["amount"], "evt_test_0002")
+    assert sclient.post("/api/payments/webhook", data=body2, headers=headers2).status_code == 200
+    again = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"],
+                   sign_payment(order["gateway_order_id"], paid["razorpay_payment_id"])).get_json()
+    assert again["booking"]["id"] == bookings[0].id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 1
+
+
+@pytest.mark.parametrize("signature", [None, "", "deadbeef"])
+def test_webhook_with_missing_or_bad_signature_is_400(sclient, sctx, signature):
+    body, headers = webhook_request("payment.captured", "order_x", "pay_x", 100, "evt_bad")
+    if signature is None:
+        headers.pop("X-Razorpay-Signature")
+    else:
+        headers["X-Razorpay-Signature"] = signature
+    response = sclient.post("/api/payments/webhook", data=body, headers=headers)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_signature"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)) == 0
+
+
+def test_late_payment_failed_never_undoes_a_capture(sclient, sctx):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["F1"])
+    order = create_order(sclient, buyer, showtime.id, ["F1"])
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+    for event, event_id in (("payment.captured", "evt_c"), ("payment.failed", "evt_f")):
+        body, headers = webhook_request(event, order["gateway_order_id"], paid["razorpay_payment_id"],
+                                        order["amount"], event_id)
+        assert sclient.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
+    row = db.session.scalar(sa.select(Order))
+    db.session.refresh(row)
+    assert row.state == OrderState.BOOKED and seat_states(showtime.id)["F1"] == SeatState.BOOKED
+
+
+def test_payment_failed_frees_the_seats(sclient, sctx, redis_client):
+    buyer, next_buyer = make_user(), make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["G7"])
+    order = create_order(sclient, buyer, showtime.id, ["G7"])
+    failed = dev_pay(sclient, buyer, order["gateway_order_id"], outcome="failure")
+    body, headers = webhook_request("payment.failed", order["gateway_order_id"], failed["razorpay_payment_id"],
+                                    order["amount"], "evt_fail")
+    assert sclient.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
+    assert db.session.scalar(sa.select(Order.state)) == OrderState.FAILED
+    lock(sclient, next_buyer, showtime.id, ["G7"])  # the seat is free for the next buyer
+
+
+def test_paid_order_for_seats_sold_meanwhile_is_refunded(sclient, sctx, redis_client):
+    slow, fast = make_user(), make_user()
+    showtime = make_showtime()
+    lock(sclient, slow, showtime.id, ["H9"])
+    slow_order = create_order(sclient, slow, showtime.id, ["H9"])
+    lose_seat_locks(redis_client, showtime.id)  # the slow buyer's hold lapses
+    lock(sclient, fast, showtime.id, ["H9"])
+    fast_order = create_order(sclient, fast, showtime.id, ["H9"])
+    fast_paid = dev_pay(sclient, fast, fast_order["gateway_order_id"])
+    assert verify(sclient, fast, fast_order["gateway_order_id"], fast_paid["razorpay_payment_id"],
+                  fast_paid["razorpay_signature"]).get_json()["status"] == "booked"
+
+    slow_paid = dev_pay(sclient, slow, slow_order["gateway_order_id"])
+    response = verify(sclient, slow, slow_order["gateway_order_id"], slow_paid["razorpay_payment_id"],
+                      sign_payment(slow_order["gateway_order_id"], slow_paid["razorpay_payment_id"]))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["booking"] is None and body["status"] == "refunded"
+    refund = db.session.scalar(sa.select(Refund))
+    assert refund.state == RefundState.PROCESSED and refund.amount == slow_order["amount"]
+    assert refund.gateway_refund_id and refund.reason == "seats_unavailable"
+    payment = db.session.get(Payment, refund.payment_id)
+    assert payment.gateway_payment_id == slow_paid["razorpay_payment_id"] and payment.state == PaymentState.REFUNDED
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+
+def test_two_buyers_racing_for_one_seat_end_with_one_booking(sclient, sctx, shop, redis_client):
+    first, second = make_user(), make_user()
+    showtime = make_showtime()
+    lock(sclient, first, showtime.id, ["J4"])
+    first_order = create_order(sclient, first, showtime.id, ["J4"])
+    lose_seat_locks(redis_client, showtime.id)  # Redis loses its keys: the database must still sell once
+    lock(sclient, second, showtime.id, ["J4"])
+    second_order = create_order(sclient, second, showtime.id, ["J4"])
+    payments = [(first, first_order, dev_pay(sclient, first, first_order["gateway_order_id"])),
+                (second, second_order, dev_pay(sclient, second, second_order["gateway_order_id"]))]
+
+    barrier = threading.Barrier(2)
+    results: list[dict] = []
+
+    def pay(user, order, paid, headers):
+        client = shop.test_client()
+        barrier.wait()
+        results.append(verify(client, user, order["gateway_order_id"], paid["razorpay_payment_id"],
+                              paid["razorpay_signature"], headers).get_json())
+
+    threads = [threading.Thread(target=pay, args=(*p, auth_headers(p[0]))) for p in payments]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r["status"] for r in results) == ["booked", "refunded"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+    winner = next(r for r in results if r["status"] == "booked")["booking"]
+    seat = db.session.scalar(sa.select(ShowtimeSeat).where(ShowtimeSeat.showtime_id == showtime.id,
+                                                           ShowtimeSeat.label == "J4"))
+    assert seat.state == SeatState.BOOKED and seat.booking_id == winner["id"]
+
+
+def test_cancellation_refunds_by_policy_and_frees_seats(sclient, sctx):
+    buyer = make_user()
+    showtime = make_showtime(starts_at=datetime.now(timezone.utc) + timedelta(hours=5))  # 50% tier
+    lock(sclient, buyer, showtime.id, ["B1", "B2"])
+    order = create_order(sclient, buyer, showtime.id, ["B1", "B2"])
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+    booking = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"],
+                     paid["razorpay_signature"]).get_json()["booking"]
+    other = make_user()
+    assert sclient.post(f"/api/payments/bookings/{booking['id']}/cancel",
+                        headers=auth_headers(other)).status_code == 404
+    response = sclient.post(f"/api/payments/bookings/{booking['id']}/cancel", headers=auth_headers(buyer))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["booking"]["state"] == "cancelled" and body["refund_amount"] == order["amount"] // 2
+    assert body["refund_state"] == "processed"
+    assert seat_states(showtime.id)["B1"] == SeatState.AVAILABLE
+    assert sclient.post(f"/api/payments/bookings/{booking['id']}/cancel",
+                        headers=auth_headers(buyer)).get_json()["error"]["code"] == "booking_cancelled"
+    assert sclient.get(f"/api/payments/bookings/{booking['id']}/ticket.pdf",
+                       headers=auth_headers(buyer)).status_code == 404
+
+
+def test_unpaid_orders_expire(sclient, sctx, shop):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["C9"])
+    order = create_order(sclient, buyer, showtime.id, ["C9"])
+    db.session.execute(sa.update(Order).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    db.session.commit()
+    shop.extensions["celery"].tasks["workers.payments.expire_orders"].apply()
+    assert db.session.scalar(sa.select(Order.state).where(Order.public_id == order["order_id"])) \
+        == OrderState.EXPIRED
+
+
+def test_gateway_status_and_health(sclient, sctx):
+    status = sclient.get("/api/payments/gateway-status").get_json()
+    assert status["gateway"] == "dev" and status["key_id"] == KEY_ID
+    assert KEY_SECRET not in json.dumps(status) and WEBHOOK_SECRET not in json.dumps(status)
+    assert sclient.get("/api/payments/health").get_json()["status"] == "ok"

@@ -1,0 +1,122 @@
+"""Payment tasks: webhook confirmation, refunds, and expiring unpaid orders."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.exc
+from celery import shared_task
+from flask import current_app
+
+from app.errors import AppError
+from app.extensions import db, get_redis
+from app.models import WebhookEvent
+from app.models._types import utcnow
+from app.services import holds, orders
+from app.services.uow import transaction
+from app.services.webhooks import event_refs
+
+log = logging.getLogger(__name__)
+
+CONFIRMING_EVENTS = {"payment.captured", "order.paid"}
+FAILING_EVENTS = {"payment.failed"}
+_TRANSIENT = (sqlalchemy.exc.OperationalError,)
+
+
+@shared_task(bind=True, name="workers.payments.process_webhook", max_retries=8, acks_late=True)
+def process_webhook(self, event_row_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    """Act on a stored webhook once: confirm (book or refund) or fail its order; idempotent."""
+    try:
+        with transaction():
+            event = db.session.scalar(
+                sa.select(WebhookEvent).where(WebhookEvent.id == event_row_id).with_for_update()
+            )
+            if event is None or event.processed_at is not None:
+                return event.result if event else None
+            event.result = _apply(event)
+            event.processed_at = utcnow()
+            result = event.result
+    except _TRANSIENT as exc:
+        countdown = min(300, 5 * 2**self.request.retries)
+        log.warning("webhook %s failed (attempt %s), retrying in %ss: %s", event_row_id,
+                    self.request.retries + 1, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    log.info("webhook %s processed: %s", event_row_id, result)
+    return result
+
+
+def _apply(event: WebhookEvent) -> str:
+    refs = event_refs(event.payload)
+    if not refs.gateway_order_id:
+        return "ignored:no_order"
+    if refs.event in CONFIRMING_EVENTS:
+        if not refs.gateway_payment_id:
+            return "ignored:no_payment"
+        try:
+            outcome = orders.confirm_payment(refs.gateway_order_id, refs.gateway_payment_id, refs.amount)
+        except AppError as exc:  # unknown order, payment of another order: nothing to do but record it
+            return f"rejected:{exc.code}"
+        if outcome.booking is not None:
+            return f"booked:{outcome.booking.reference}"
+        return f"refund:{outcome.order.state.value}"
+    if refs.event in FAILING_EVENTS:
+        order = orders.fail_payment(refs.gateway_order_id, refs.gateway_payment_id)
+        return f"failed:{order.state.value}" if order else "ignored:unknown_order"
+    return "ignored:event_type"
+
+
+@shared_task(bind=True, name="workers.payments.process_refund", max_retries=10, acks_late=True)
+def process_refund(self, refund_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    """Ask the gateway for a pending refund; retried until the gateway answers."""
+    try:
+        with transaction():
+            refund = orders.process_refund(refund_id)
+            state = refund.state.value
+    except AppError as exc:
+        if exc.status >= 500 or exc.code in {"payment_failed", "service_unavailable"}:
+            countdown = min(600, 10 * 2**self.request.retries)
+            log.warning("refund %s not processed (attempt %s): %s", refund_id, self.request.retries + 1, exc)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        log.error("refund %s refused: %s", refund_id, exc.message)
+        return None
+    except _TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+    return state
+
+
+def _exclusive(name: str, seconds: int) -> bool:
+    """A periodic task runs once at a time across workers (indico's locked_task)."""
+    key = f"{current_app.config['SEAT_LOCK_PREFIX']}:lock:{name}"
+    return bool(get_redis().set(key, "1", nx=True, ex=seconds))
+
+
+@holds.on_holds_lapsed
+def expire_orders_on_lapse(lapsed: holds.Lapsed) -> None:
+    """When holds lapse, the orders waiting on those seats expire with them."""
+    with transaction():
+        count = orders.expire_orders_for_lapsed_holds(lapsed)
+    if count:
+        log.info("expired %s orders of showtime %s whose holds lapsed", count, lapsed.showtime_id)
+
+
+@shared_task(name="workers.payments.expire_orders", acks_late=True)
+def expire_orders() -> int:
+    """Expire waiting orders whose payment window has passed; retry stuck webhooks and refunds."""
+    if not _exclusive("expire_orders", 50):
+        return 0
+    with transaction():
+        expired = orders.expire_stale_orders()
+    cutoff = utcnow() - timedelta(seconds=30)  # younger ones are still in their first task
+    stuck = db.session.scalars(
+        sa.select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff)
+        .order_by(WebhookEvent.id).limit(100)
+    ).all()
+    for event_id in stuck:
+        process_webhook.apply_async(args=[event_id])
+    for refund_id in orders.pending_refund_ids():
+        process_refund.apply_async(args=[refund_id])
+    if expired:
+        log.info("expired %s unpaid orders", expired)
+    return expired
