@@ -101,6 +101,8 @@ class Config:
         )
         self.REDIS_URL = _env("REDIS_URL")  # None -> in-process stand-in (fakeredis)
         self.CELERY_EAGER = self.REDIS_URL is None or _bool("CELERY_EAGER", False)
+        # The broker defaults to REDIS_URL; a separate database keeps queues apart from locks.
+        self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
         if self.PRODUCTION and (self.EMBEDDED_DB or self.REDIS_URL is None):
             raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")
 

@@ -91,7 +91,7 @@ def celery_init_app(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     eager = bool(app.config.get("CELERY_EAGER"))
-    broker = app.config.get("REDIS_URL") or "memory://"
+    broker = app.config.get("CELERY_BROKER_URL") or app.config.get("REDIS_URL") or "memory://"
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(
         {
