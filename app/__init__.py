@@ -44,8 +44,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
 
-    from app import web
+    from app import realtime, web
 
+    realtime.init_app(app)
     app.register_blueprint(web.bp)
 
     from app.cli import register_cli

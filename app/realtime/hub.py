@@ -1,0 +1,240 @@
+"""One Redis subscriber per web process feeding a registry of WebSocket clients per showtime.
+
+The subscriber starts with the first WebSocket connection (never at import) and reconnects by itself
+with a capped backoff. Each (re)subscription is confirmed by Redis before clients are told to re-sync,
+so a client that may have missed events while the subscriber was away gets a fresh snapshot.
+
+The subscriber never writes to a socket: it drops each event into the client's bounded queue and the
+client's own handler thread sends it. A slow client therefore delays nobody else; when its queue is
+full it is switched to a fresh snapshot instead of an ever-growing backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import redis
+from flask import Flask
+from simple_websocket import ConnectionClosed
+from wsproto.events import Ping
+
+from app.services import realtime
+
+log = logging.getLogger(__name__)
+
+_WAKE = (None, "")  # queue item that only wakes the client's loop
+
+
+class Client:
+    """One WebSocket viewer of one showtime; every write goes through `send_lock` (flask-sock issue 85)."""
+
+    def __init__(self, ws: Any, showtime_id: int, viewer: str | None, max_queue: int = 1000) -> None:
+        self.ws = ws
+        self.showtime_id = showtime_id
+        self.viewer = viewer
+        self.queue: queue.Queue[tuple[int | None, str]] = queue.Queue(maxsize=max_queue)
+        self.send_lock = threading.Lock()
+        self.version: int | None = None
+        self.resync_needed = False
+
+    def offer(self, version: int, raw: str) -> None:
+        try:
+            self.queue.put_nowait((version, raw))
+        except queue.Full:
+            self.request_resync()
+
+    def request_resync(self) -> None:
+        self.resync_needed = True
+        try:
+            self.queue.put_nowait(_WAKE)
+        except queue.Full:
+            pass  # the loop is busy draining; it sees the flag
+
+    def send(self, text: str) -> None:
+        with self.send_lock:
+            self.ws.send(text)
+
+    def ping(self) -> None:
+        """A protocol-level ping (browsers answer it; proxies see traffic), under the same lock."""
+        with self.send_lock:
+            if not self.ws.connected:
+                raise ConnectionClosed()
+            self.ws.pong_received = False
+            # simple-websocket 1.1 has no public ping(); its own ping_interval would write from another thread
+            self.ws.sock.send(self.ws.ws.send(Ping(b"cineverse")))
+
+    def close(self, reason: int | None = None, message: str | None = None) -> None:
+        with self.send_lock:
+            try:
+                self.ws.close(reason=reason, message=message)
+            except (ConnectionClosed, OSError):
+                pass
+
+
+class Hub:
+    """The per-process registry and its subscriber thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._clients: dict[int, set[Client]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.subscribed = threading.Event()
+        self.subscriptions = 0  # how many times the subscriber has (re)subscribed
+        self.delivered = 0
+
+    # ---- registry ----
+    def add(self, client: Client, wait: float = 2.0) -> None:
+        """Register a client; the subscriber is started (lazily) and awaited first so that a snapshot
+        taken after this call misses no event. If Redis is down the client is registered anyway and
+        re-synced when the subscription is confirmed."""
+        self.ensure_started()
+        self.subscribed.wait(wait)
+        with self._lock:
+            self._clients.setdefault(client.showtime_id, set()).add(client)
+
+    def remove(self, client: Client) -> None:
+        with self._lock:
+            clients = self._clients.get(client.showtime_id)
+            if clients is not None:
+                clients.discard(client)
+                if not clients:
+                    del self._clients[client.showtime_id]
+
+    def clients(self, showtime_id: int | None = None) -> list[Client]:
+        with self._lock:
+            if showtime_id is not None:
+                return list(self._clients.get(showtime_id, ()))
+            return [c for group in self._clients.values() for c in group]
+
+    # ---- subscriber ----
+    def ensure_started(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="seat-events-subscriber", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        self.subscribed.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        backoff = 0.2
+        with self.app.app_context():
+            channel = realtime.channel()
+            client: redis.Redis = self.app.extensions["redis"]
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                pubsub = client.pubsub()
+                pubsub.subscribe(channel)
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        self._on_subscribed()
+                        backoff = 0.2
+                    elif message["type"] == "message":
+                        self._dispatch(message["data"])
+            except (redis.RedisError, OSError) as exc:
+                if self.subscribed.is_set():
+                    log.warning("seat events subscriber lost redis (%s); reconnecting", exc)
+                self.subscribed.clear()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:  # never let the process lose its subscriber
+                log.exception("seat events subscriber failed; restarting")
+                self.subscribed.clear()
+                self._stop.wait(backoff)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # noqa: S110  (closing a dead connection)
+                        pass
+
+    def _on_subscribed(self) -> None:
+        self.subscriptions += 1
+        stale = self.clients()
+        self.subscribed.set()
+        if self.subscriptions > 1 or stale:
+            log.info("seat events subscribed (#%s); re-syncing %s clients", self.subscriptions, len(stale))
+        for c in stale:  # they may have missed events while nobody listened
+            c.request_resync()
+
+    def _dispatch(self, raw: str) -> None:
+        parsed = realtime.parse_event(raw)
+        if parsed is None:
+            return
+        showtime_id, version = parsed
+        for c in self.clients(showtime_id):
+            c.offer(version, raw)
+        self.delivered += 1
+
+
+def get_hub(app: Flask) -> Hub:
+    return app.extensions["realtime_hub"]
+
+
+def serve(client: Client, snapshot: Any, heartbeat_s: float, poll_s: float = 1.0) -> None:
+    """Run one client until it goes away: its snapshot, then events in version order, pings when idle.
+
+    `snapshot()` returns the snapshot message (dict) and is called again whenever a re-sync is needed.
+    """
+    import json
+
+    def send_snapshot() -> None:
+        client.resync_needed = False
+        while True:  # what is queued is older than the snapshot about to be taken
+            try:
+                client.queue.get_nowait()
+            except queue.Empty:
+                break
+        message = snapshot()
+        client.version = message.get("version")
+        client.send(json.dumps(message))
+
+    send_snapshot()
+    last_sent = time.monotonic()
+    awaiting_pong = False
+    ws = client.ws
+    while ws.connected:
+        if client.resync_needed:
+            send_snapshot()
+            last_sent = time.monotonic()
+            continue
+        try:
+            version, raw = client.queue.get(timeout=poll_s)
+        except queue.Empty:
+            now = time.monotonic()
+            if now - last_sent >= heartbeat_s:
+                if awaiting_pong and not ws.pong_received:
+                    log.info("closing a silent websocket of showtime %s", client.showtime_id)
+                    client.close(1001, "ping timeout")
+                    return
+                client.ping()
+                awaiting_pong = True
+                last_sent = now
+            continue
+        if not raw:
+            continue
+        if client.version is not None and version is not None and version <= client.version:
+            continue  # already in the snapshot
+        client.send(raw)
+        client.version = version
+        last_sent = time.monotonic()

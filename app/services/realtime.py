@@ -1,0 +1,53 @@
+"""Seat events for the WebSocket clients: published through Redis, versioned per showtime.
+
+Every event is one JSON message on the `P:events` channel:
+`{"type": "seat_locked" | "seat_released" | "seat_booked" | "seat_update", "showtime_id": N,
+  "seat_ids": [...], "version": V}` where V comes from an INCR per showtime run in the same Lua step as
+the PUBLISH, so versions of a showtime are strictly increasing in the order subscribers receive them.
+The hold scripts (app.services.holds) publish their own events that way; other services call publish().
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from app.models import Showtime
+from app.services import holds
+from app.services.seatmap import live_seat_map
+
+
+def channel() -> str:
+    """The one Redis channel carrying the seat events of every showtime."""
+    return holds.events_channel()
+
+
+def publish(showtime_id: int, event: str, seat_ids: Iterable[str]) -> int:
+    """Publish a versioned seat event (e.g. `seat_booked` once a booking commits); returns its version.
+
+    Raises ValueError for an unknown event type, ValidationError for malformed seat ids and redis errors
+    when the store is down (callers that commit first should log and carry on: clients re-sync).
+    """
+    return holds.publish(showtime_id, event, seat_ids)
+
+
+def parse_event(raw: str) -> tuple[int, int] | None:
+    """(showtime id, version) of a published event, or None for anything else on the channel."""
+    try:
+        event = json.loads(raw)
+        return int(event["showtime_id"]), int(event["version"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def snapshot_message(showtime: Showtime, viewer: str | None = None) -> dict[str, Any]:
+    """The first WebSocket message: every seat's status and the version it reflects; no holder ids.
+
+    With Redis down the seats come from the database alone, `holds_available` is false and `version`
+    is null; the client gets a fresh snapshot once the subscriber is back.
+    """
+    seat_map = live_seat_map(showtime, viewer=viewer)
+    return {"type": "snapshot", "showtime_id": showtime.id, "version": seat_map["version"],
+            "holds_available": seat_map["holds_available"], "seats": seat_map["seats"],
+            "counts": seat_map["counts"]}
