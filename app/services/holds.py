@@ -34,7 +34,8 @@ from redis.commands.core import Script
 
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db, get_redis
-from app.models import SeatState, Showtime, ShowtimeSeat, ShowtimeStatus
+from app.models import SeatState, ShowtimeStatus
+from app.models._types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -322,18 +323,21 @@ def normalize_labels(seat_ids: Iterable[str]) -> list[str]:
     return labels
 
 
-def _load_seats(showtime_id: int, labels: list[str], *, for_lock: bool) -> dict[str, SeatState]:
-    """One query: the showtime's status and start, and the state of each named seat.
+# One statement, compiled once: the showtime's status and start, and the state of each named seat
+# (a Core text query: the ORM's per-row work would double the cost of a lock request).
+_SEATS_SQL = sa.text(
+    "SELECT s.status, s.starts_at, ss.label, ss.state FROM showtimes s "
+    "LEFT JOIN showtime_seats ss ON ss.showtime_id = s.id AND ss.label IN :labels WHERE s.id = :showtime_id"
+).bindparams(sa.bindparam("labels", expanding=True)).columns(
+    sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("label", sa.String),
+    sa.column("state", sa.String),
+)
 
-    Raises NotFound (unknown showtime), ValidationError naming unknown seats, and for a lock
-    Gone-like Conflict for a cancelled or started showtime.
-    """
-    rows = db.session.execute(
-        sa.select(Showtime.status, Showtime.starts_at, ShowtimeSeat.label, ShowtimeSeat.state)
-        .select_from(Showtime)
-        .outerjoin(ShowtimeSeat, sa.and_(ShowtimeSeat.showtime_id == Showtime.id, ShowtimeSeat.label.in_(labels)))
-        .where(Showtime.id == showtime_id)
-    ).all()
+
+def _load_seats(showtime_id: int, labels: list[str], *, for_lock: bool) -> dict[str, str]:
+    """label -> seat state from one query. Raises NotFound (unknown showtime), ValidationError
+    `unknown_seats` naming them, and for a lock Conflict `showtime_cancelled` / `showtime_started`."""
+    rows = db.session.execute(_SEATS_SQL, {"labels": labels or [""], "showtime_id": showtime_id}).all()
     if not rows:
         raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
     status, starts_at = rows[0][0], rows[0][1]
@@ -343,7 +347,7 @@ def _load_seats(showtime_id: int, labels: list[str], *, for_lock: bool) -> dict[
         raise ValidationError(f"Unknown seats for showtime {showtime_id}: {', '.join(unknown)}.",
                               code="unknown_seats", details={"seat_ids": unknown})
     if for_lock:
-        if status != ShowtimeStatus.SCHEDULED:
+        if status != ShowtimeStatus.SCHEDULED.value:
             raise Conflict("This showtime was cancelled; its seats cannot be held.", code="showtime_cancelled",
                            details={"showtime_id": showtime_id})
         if starts_at <= datetime.now(timezone.utc):
@@ -375,7 +379,7 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
         raise ValidationError(f"At most {maximum} seats can be held at once.", code="too_many_seats",
                               details={"max": maximum})
     states = _load_seats(showtime_id, labels, for_lock=True)
-    unsellable = [s for s in labels if states[s] != SeatState.AVAILABLE]
+    unsellable = [s for s in labels if states[s] != SeatState.AVAILABLE.value]
     if unsellable:
         raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
     ttl = int(ttl_ms or config["SEAT_LOCK_TTL_MS"])
@@ -397,14 +401,14 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
 
     Seats held by nobody are skipped (releasing is idempotent). `event="seat_booked"` lets the booking
     service release the holds it has just sold and announce them as booked in the same step.
-    Raises Forbidden `not_holder` (nothing released) if any seat is held by someone else.
+    Raises Forbidden `not_holder` (nothing released) if any seat is held by someone else; when some seat
+    was not held, NotFound / ValidationError `unknown_seats` for an unknown showtime or seats. The
+    database is only read in that case: a seat someone held exists, so the usual release is one round trip.
     """
     if event not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event!r}")
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
-    if check_seats:
-        _load_seats(showtime_id, labels, for_lock=False)
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id)]
     keys += [hold_key(showtime_id, s) for s in labels]
     result = _run("release", keys, [uid, showtime_id, events_channel(), event, *labels], client)
@@ -412,6 +416,8 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
         raise Forbidden("Only the holder can release these seats.", code="not_holder",
                         details={"showtime_id": showtime_id, "seat_ids": list(result[1])})
     released = list(result[1])
+    if check_seats and len(released) < len(labels):
+        _load_seats(showtime_id, labels, for_lock=False)
     log.info("seats released showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(released))
     return released
 
@@ -421,16 +427,18 @@ def extend(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl
     """Renew the caller's holds on the named seats to a full TTL from now (all of them or none).
 
     Raises Forbidden `not_holder` for seats held by someone else, Conflict `hold_expired` for seats held
-    by nobody (details.seat_ids names them either way).
+    by nobody (details.seat_ids names them either way), NotFound / ValidationError `unknown_seats` when
+    the showtime or a seat does not exist (checked in the database only when the extension fails).
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
-    _load_seats(showtime_id, labels, for_lock=False)
     ttl = int(ttl_ms or current_app.config["SEAT_LOCK_TTL_MS"])
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id)] + [hold_key(showtime_id, s) for s in labels]
     result = _run("extend", keys, [uid, ttl, *labels], client)
     if result[0] == 0:
         others, missing = list(result[1]), list(result[2])
+        if missing:
+            _load_seats(showtime_id, labels, for_lock=False)
         if others:
             raise Forbidden("Only the holder can extend these holds.", code="not_holder",
                             details={"showtime_id": showtime_id, "seat_ids": others})

@@ -212,3 +212,12 @@ def test_openapi_documents_the_hold_routes(client):
     assert {"200", "401", "409", "422", "503"} <= set(lock["responses"])
     assert "/api/showtimes/{showtime_id}/redis-inspect-locks" in spec["paths"]
     assert "/api/showtimes/{showtime_id}/redis-extend-locks" in spec["paths"]
+
+
+def test_unlock_and_extend_still_name_unknown_showtimes_and_seats(client, setup):
+    """Release and extend read the database only when Redis had nothing to do: the 4xx stay precise."""
+    for action in ("redis-unlock-seats", "redis-extend-locks"):
+        missing = client.post(f"/api/showtimes/999999/{action}", json={"seat_ids": ["A1"]}, headers=setup["alice"])
+        assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "showtime_not_found"
+        unknown = client.post(url(setup, action), json={"seat_ids": ["A1", "Z9"]}, headers=setup["alice"])
+        assert unknown.status_code == 422 and unknown.get_json()["error"]["details"]["seat_ids"] == ["Z9"]

@@ -1,0 +1,121 @@
+"""Shared set-up for the benchmarks: a fresh database and Redis, seed data, gunicorn on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cineverse_bench")
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+SECRETS = {"SECRET_KEY": "bench-secret-" + "s" * 40, "JWT_SECRET_KEY": "bench-jwt-secret-" + "j" * 40}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def server_env() -> dict[str, str]:
+    return {**os.environ, **SECRETS, "DATABASE_URL": BENCH_DATABASE_URL, "REDIS_URL": BENCH_REDIS_URL,
+            "CELERY_EAGER": "false", "LOG_LEVEL": "WARNING", "CINEVERSE_ENV": "development"}
+
+
+def prepare(users: int = 64) -> dict:
+    """Recreate the bench database from the migrations, flush the bench Redis db, seed one showtime and
+    `users` users; returns their ids and bearer tokens."""
+    os.environ.update(server_env())
+    parts = urlsplit(BENCH_DATABASE_URL)
+    name = parts.path.lstrip("/")
+    admin = sa.create_engine(BENCH_DATABASE_URL.replace(parts.path, "/postgres", 1)
+                             .replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
+                             "AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    from flask_jwt_extended import create_access_token
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Movie, Screen, Theatre, User
+    from app.services.catalogue import schedule_showtime
+    from app.services.layouts import default_layout
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        app.extensions["redis"].flushdb()
+        movie = Movie(title="Bench", genre="Drama", language="Hindi", duration_min=120)
+        theatre = Theatre(name="Bench Theatre", city="Bengaluru")
+        screen = Screen(theatre=theatre, name="Screen 1", layout=default_layout())
+        db.session.add_all([movie, theatre, screen])
+        db.session.flush()
+        showtime = schedule_showtime(movie, screen, datetime.now(timezone.utc) + timedelta(days=1))
+        people = [User(email=f"bench{n}@example.com", name=f"Bench {n}", password_hash="x") for n in range(users)]
+        db.session.add_all(people)
+        db.session.commit()
+        result = {"app": app, "showtime_id": showtime.id, "user_ids": [str(u.id) for u in people],
+                  "tokens": [create_access_token(identity=str(u.id), expires_delta=timedelta(hours=2))
+                             for u in people]}
+        db.session.remove()
+    return result
+
+
+@contextmanager
+def gunicorn(app_path: str, *args: str) -> Iterator[int]:
+    """gunicorn serving app_path on a free loopback port with the bench settings; yields the port."""
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", *args, app_path],
+        cwd=ROOT, env=server_env(), stdout=log, stderr=log, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"gunicorn did not start: {log.read()[-3000:]}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.seek(0)
+        errors = [line for line in log.read().splitlines() if "Traceback" in line or "ERROR" in line]
+        if errors:
+            print(f"  server log had {len(errors)} error lines, e.g. {errors[0]}")
+        log.close()
