@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.routing import Rule
 
+from app.errors import ValidationError
 from app.extensions import api
+
+
+def reject_nul_characters() -> None:
+    """PostgreSQL text cannot hold NUL; refuse it at the edge instead of failing deep in a query."""
+    if b"%00" in request.query_string or b"\x00" in request.query_string:
+        raise ValidationError("The query string contains a NUL character.", code="invalid_characters")
+    if request.endpoint == "payments.webhook":  # stored verbatim as JSON; a gateway must never be refused
+        return
+    if request.content_length and request.mimetype in ("application/json", "application/x-www-form-urlencoded"):
+        body = request.get_data(cache=True)
+        encoded_nul = b"%00" if request.mimetype != "application/json" else b"\\u0000"
+        if b"\x00" in body or encoded_nul in body:
+            raise ValidationError("The request body contains a NUL character.", code="invalid_characters")
 
 
 def register_blueprints(app: Flask) -> None:
     from app.api import catalogue, health, holds, payments
 
+    app.before_request(reject_nul_characters)
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
+    document_websocket()
+
+
+def document_websocket() -> None:
+    """flask-sock routes are invisible to flask-smorest; describe the seat socket by hand."""
+    api.spec.path(
+        rule=Rule("/api/showtimes/<int:showtime_id>/seats/ws"),
+        parameters=[
+            {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "an access token, so the snapshot marks the caller's own holds as mine"},
+        ],
+        operations={"get": {
+            "tags": ["holds"],
+            "summary": "Live seat map (WebSocket)",
+            "description": (
+                "Upgrade to a WebSocket. The first message is "
+                '`{"type": "snapshot", "version": N, "seats": [...]}`; then every change arrives as '
+                '`{"type": "seat_locked" | "seat_released" | "seat_booked" | "seat_update", '
+                '"seat_ids": [...], "version": N}` with `version` strictly increasing: a gap means '
+                "re-fetch the seat map. No holder identities are sent. The server pings to keep the "
+                "connection alive behind proxies."
+            ),
+            "responses": {"101": {"description": "switching protocols"},
+                          "404": {"description": "showtime_not_found"}},
+        }},
+    )
