@@ -115,6 +115,8 @@ class Config:
         self.SEAT_LOCK_TTL_MS = _int("SEAT_LOCK_TTL_MS", 180_000, 1_000, 3_600_000)
         self.SEAT_LOCK_PREFIX = _env("SEAT_LOCK_PREFIX", "cineverse") or "cineverse"
         self.MAX_SEATS_PER_BOOKING = _int("MAX_SEATS_PER_BOOKING", 10, 1, 50)
+        # How often a user may renew a showtime's holds before having to release and lock again.
+        self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
 
         self.PAYMENT_GATEWAY = (_env("PAYMENT_GATEWAY", "dev") or "dev").lower()
         if self.PAYMENT_GATEWAY not in {"dev", "razorpay"}:

@@ -24,7 +24,8 @@ def _errors(*statuses: int):  # type: ignore[no-untyped-def]
         401: "unauthorized: no or bad bearer token",
         403: "not_holder: a seat is held by someone else (details.seat_ids)",
         404: "showtime_not_found",
-        409: "seat_taken (details.seat_ids), seat_limit_exceeded, hold_expired, showtime_cancelled, "
+        409: "seat_taken (details.seat_ids), seat_limit_exceeded, hold_expired, renewal_limit_reached, "
+             "showtime_cancelled, "
              "showtime_started",
         422: "validation_error, invalid_seat_ids, unknown_seats (details.seat_ids), too_many_seats",
         503: "redis_unavailable: the lock store does not answer; nothing was held",
@@ -74,7 +75,7 @@ def unlock_seats(body: dict[str, Any], showtime_id: int) -> dict[str, Any]:
 @_errors(401, 403, 404, 409, 422, 503)
 def extend_locks(body: dict[str, Any], showtime_id: int) -> dict[str, Any]:
     """Renew the caller's holds on the named seats to a full TTL from now."""
-    return _hold_body(holds.extend(showtime_id, get_jwt_identity(), body["seat_ids"]))
+    return _hold_body(holds.extend(showtime_id, get_jwt_identity(), body["seat_ids"], limit_renewals=True))
 
 
 @blp.route("/showtimes/<int:showtime_id>/redis-inspect-locks")

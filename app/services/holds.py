@@ -422,17 +422,39 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
     return released
 
 
+def renewals_key(showtime_id: int, user_id: str) -> str:
+    return f"{showtime_prefix(showtime_id)}renewals:{user_id}"
+
+
+def _count_renewal(showtime_id: int, uid: str, ttl: int, client: redis.Redis | None) -> None:
+    """Allow HOLD_MAX_RENEWALS renewals per user and showtime within a hold's lifetime, so nobody
+    keeps seats away from everyone else by renewing forever."""
+    maximum = int(current_app.config["HOLD_MAX_RENEWALS"])
+    key = renewals_key(showtime_id, uid)
+    pipe = (client or get_redis()).pipeline()
+    pipe.incr(key)
+    pipe.pexpire(key, ttl * (maximum + 1))
+    used = int(pipe.execute()[0])
+    if used > maximum:
+        raise Conflict(f"Holds can be renewed at most {maximum} times; release and lock the seats again.",
+                       code="renewal_limit_reached", details={"showtime_id": showtime_id, "max": maximum})
+
+
 def extend(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_ms: int | None = None,
-           client: redis.Redis | None = None) -> HoldResult:
+           limit_renewals: bool = False, client: redis.Redis | None = None) -> HoldResult:
     """Renew the caller's holds on the named seats to a full TTL from now (all of them or none).
 
-    Raises Forbidden `not_holder` for seats held by someone else, Conflict `hold_expired` for seats held
-    by nobody (details.seat_ids names them either way), NotFound / ValidationError `unknown_seats` when
-    the showtime or a seat does not exist (checked in the database only when the extension fails).
+    `limit_renewals` counts this renewal against HOLD_MAX_RENEWALS (the public route does; an order
+    covering its payment window does not). Raises Forbidden `not_holder` for seats held by someone
+    else, Conflict `hold_expired` for seats held by nobody (details.seat_ids names them either way),
+    Conflict `renewal_limit_reached`, NotFound / ValidationError `unknown_seats` when the showtime or a
+    seat does not exist (checked in the database only when the extension fails).
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
     ttl = int(ttl_ms or current_app.config["SEAT_LOCK_TTL_MS"])
+    if limit_renewals:
+        _count_renewal(showtime_id, uid, ttl, client)
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id)] + [hold_key(showtime_id, s) for s in labels]
     result = _run("extend", keys, [uid, ttl, *labels], client)
     if result[0] == 0:

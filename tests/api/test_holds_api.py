@@ -221,3 +221,19 @@ def test_unlock_and_extend_still_name_unknown_showtimes_and_seats(client, setup)
         assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "showtime_not_found"
         unknown = client.post(url(setup, action), json={"seat_ids": ["A1", "Z9"]}, headers=setup["alice"])
         assert unknown.status_code == 422 and unknown.get_json()["error"]["details"]["seat_ids"] == ["Z9"]
+
+
+def test_holds_can_be_renewed_only_a_bounded_number_of_times(client, setup, app):
+    maximum = app.config["HOLD_MAX_RENEWALS"]
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["E5"]},
+                       headers=setup["alice"]).status_code == 200
+    for _ in range(maximum):
+        assert client.post(url(setup, "redis-extend-locks"), json={"seat_ids": ["E5"]},
+                           headers=setup["alice"]).status_code == 200
+    refused = client.post(url(setup, "redis-extend-locks"), json={"seat_ids": ["E5"]}, headers=setup["alice"])
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "renewal_limit_reached"
+    # another user's renewals are counted apart
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["E6"]},
+                       headers=setup["bob"]).status_code == 200
+    assert client.post(url(setup, "redis-extend-locks"), json={"seat_ids": ["E6"]},
+                       headers=setup["bob"]).status_code == 200
