@@ -27,6 +27,13 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         app.config.update(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trust X-Forwarded-For only from the configured number of proxies in front of us.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     from app import models  # noqa: F401  (registers the tables)
     from app.extensions import api, celery_init_app, db, jwt, migrate, redis_ext, sock
 
@@ -43,6 +50,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     register_blueprints(app)
     register_error_handlers(app)
+
+    from app.services.auth import init_auth
+
+    init_auth(app)  # JWT callbacks (blocklist, error shape) and the rate limiter
 
     from app import realtime, web
 

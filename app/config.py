@@ -54,6 +54,18 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
+def _rate(name: str, default: str) -> str:
+    """A Flask-Limiter limit string ("5/minute;30/hour"), checked at startup."""
+    from limits import parse_many
+
+    raw = _env(name, default) or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate limit like '5/minute;30/hour', got {raw!r}") from exc
+    return raw
+
+
 def _policy(raw: str) -> list[tuple[int, int]]:
     """Parse "hours:percent,..." into [(hours, percent)], most generous first."""
     tiers = []
@@ -143,6 +155,25 @@ class Config:
         self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
         self.MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
         self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "CineVerse <no-reply@cineverse.local>")
+        self.MAIL_TIMEOUT_S = _int("MAIL_TIMEOUT_S", 10, 1, 120)
+        if self.PRODUCTION and self.MAIL_SERVER is None:
+            raise ConfigError("production mode needs MAIL_SERVER (sign-up codes are sent by email)")
+
+        # Accounts: one-time codes, the registration token and the rate limits on the auth routes.
+        self.OTP_TTL_S = _int("OTP_TTL_S", 300, 30, 3600)
+        self.OTP_MAX_ATTEMPTS = _int("OTP_MAX_ATTEMPTS", 5, 1, 20)
+        self.OTP_RESEND_COOLDOWN_S = _int("OTP_RESEND_COOLDOWN_S", 60, 0, 3600)
+        self.REGISTRATION_TOKEN_TTL_S = _int("REGISTRATION_TOKEN_TTL_S", 900, 60, 86400)
+        self.RATE_LIMIT_OTP_PER_IP = _rate("RATE_LIMIT_OTP_PER_IP", "5/minute;30/hour")
+        self.RATE_LIMIT_OTP_PER_ADDRESS = _rate("RATE_LIMIT_OTP_PER_ADDRESS", "5/hour")
+        self.RATE_LIMIT_VERIFY_PER_IP = _rate("RATE_LIMIT_VERIFY_PER_IP", "20/minute;200/hour")
+        self.RATE_LIMIT_LOGIN_PER_IP = _rate("RATE_LIMIT_LOGIN_PER_IP", "20/minute;300/hour")
+        # Counts failed logins only, so an attacker cannot lock a user out with one correct guess left.
+        self.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = _rate("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", "10/15 minutes")
+        self.RATE_LIMIT_AUTH_PER_IP = _rate("RATE_LIMIT_AUTH_PER_IP", "30/minute")
+        # Flask-Limiter; its storage is the app's Redis (memory in the embedded default), set in init_auth.
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STRATEGY = "moving-window"
 
         self.FRONTEND_DIST = Path(_env("FRONTEND_DIST", str(BASE_DIR / "frontend" / "dist")) or "")
         self.TICKETS_DIR = Path(_env("TICKETS_DIR", str(BASE_DIR / "instance" / "tickets")) or "")

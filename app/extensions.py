@@ -9,6 +9,7 @@ import redis
 from celery import Celery, Task
 from flask import Flask
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sock import Sock
@@ -82,6 +83,40 @@ def get_redis() -> redis.Redis:
     return RedisExtension.client()
 
 
+class AppLimiter(Limiter):
+    """Flask-Limiter keeps one storage per Limiter, and the last init_app wins; with one module-level
+    limiter and several apps in a process (tests, the embedded default) every app must keep its own
+    counters. init_app records the storage on the app and the lookups read the current app's."""
+
+    def init_app(self, app: Flask) -> None:
+        super().init_app(app)
+        if self.enabled:
+            app.extensions["rate_limit_backend"] = (self._storage, self._limiter)
+
+    def _backend(self) -> tuple[Any, Any] | None:
+        from flask import current_app, has_app_context
+
+        return current_app.extensions.get("rate_limit_backend") if has_app_context() else None
+
+    @property
+    def storage(self):  # type: ignore[no-untyped-def]
+        backend = self._backend()
+        return backend[0] if backend else super().storage
+
+    @property
+    def limiter(self):  # type: ignore[no-untyped-def]
+        backend = self._backend()
+        return backend[1] if backend else super().limiter
+
+
+def remote_address() -> str:
+    """The client's address for per-IP limits: the socket's, or the forwarded one only when
+    TRUSTED_PROXY_HOPS > 0 (create_app then wraps the app in ProxyFix, which rewrites remote_addr)."""
+    from flask import request
+
+    return request.remote_addr or "unknown"
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Bind a Celery app to Flask: each task call runs in a fresh app context (the Flask docs' FlaskTask)."""
 
@@ -120,3 +155,4 @@ jwt = JWTManager()
 sock = Sock()
 api = CineverseApi()
 redis_ext = RedisExtension()
+limiter = AppLimiter(key_func=remote_address)

@@ -28,6 +28,11 @@ def register_blueprints(app: Flask) -> None:
     app.before_request(reject_nul_characters)
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
+
+    from app.api import users  # accounts (issue 4)
+
+    for module in (users,):
+        api.register_blueprint(module.blp)
     document_websocket()
 
 

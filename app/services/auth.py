@@ -1,0 +1,300 @@
+"""Accounts: registration, login, token issue, refresh rotation and revocation.
+
+Access and refresh tokens are flask-jwt-extended JWTs (HS256, JWT_SECRET_KEY, identity `str(user.id)`).
+A revoked token is a row in `revoked_tokens` (the truth) mirrored in Redis; the blocklist check reads
+Redis only, so a normal request costs no query. The Redis mirror is complete once a "warm" marker is
+set (it is rebuilt from the database whenever the marker is missing, e.g. after a Redis restart), and
+the check falls back to the database while Redis is down.
+
+The registration token (issued after a verified sign-up code) is a separate JWT: signed with a key
+derived from JWT_SECRET_KEY, with its own audience and type, so no JWT-protected route accepts it and
+it cannot pass for an access token; it is single use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt as pyjwt
+import redis.exceptions
+import sqlalchemy as sa
+from flask import Flask, current_app, jsonify
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_limiter import RateLimitExceeded
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
+from app.extensions import db, get_redis, jwt, limiter
+from app.models import RevokedToken, Role, User
+from app.services.otp import normalize_email
+from app.services.passwords import hash_password, verify_password
+
+log = logging.getLogger(__name__)
+
+REGISTRATION_AUDIENCE = "cineverse:register"
+REGISTRATION_TYPE = "registration"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "The email or password is not correct."
+
+
+class RegistrationTokenInvalid(Unauthorized):
+    code = "registration_token_invalid"
+    message = "The registration token is invalid, expired or already used; verify a new code."
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def token_pair(user: User) -> dict[str, Any]:
+    """A fresh access + refresh token for user, in the API's token response shape."""
+    identity = str(user.id)
+    return {
+        "access_token": create_access_token(identity=identity),
+        "refresh_token": create_refresh_token(identity=identity),
+        "token_type": "bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+    }
+
+
+def _registration_key() -> bytes:
+    secret = current_app.config["JWT_SECRET_KEY"].encode()
+    return hmac.new(secret, b"cineverse-registration-token", hashlib.sha256).digest()
+
+
+def registration_token(email: str) -> dict[str, Any]:
+    """A short-lived token proving the caller verified a code sent to email."""
+    ttl = int(current_app.config["REGISTRATION_TOKEN_TTL_S"])
+    now = datetime.now(timezone.utc)
+    claims = {"sub": email, "type": REGISTRATION_TYPE, "aud": REGISTRATION_AUDIENCE, "iat": now,
+              "exp": now + timedelta(seconds=ttl), "jti": uuid.uuid4().hex}
+    return {"registration_token": pyjwt.encode(claims, _registration_key(), algorithm="HS256"),
+            "token_type": REGISTRATION_TYPE, "expires_in": ttl, "email": email}
+
+
+def _read_registration_token(token: str) -> dict[str, Any]:
+    try:
+        claims = pyjwt.decode(token, _registration_key(), algorithms=["HS256"], audience=REGISTRATION_AUDIENCE,
+                              options={"require": ["exp", "iat", "sub", "jti", "aud"]})
+    except pyjwt.PyJWTError as exc:
+        raise RegistrationTokenInvalid(details={"reason": str(exc)}) from exc
+    if claims.get("type") != REGISTRATION_TYPE:
+        raise RegistrationTokenInvalid(details={"reason": "wrong token type"})
+    return claims
+
+
+def _prefix() -> str:
+    return f"{current_app.config['SEAT_LOCK_PREFIX']}:auth"
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def register(token: str, name: str, password: str, phone: str | None = None) -> User:
+    """Create a plain user for the email the registration token proves (flushes, never commits).
+
+    Raises RegistrationTokenInvalid (401) for a bad, expired or used token and Conflict `email_taken` /
+    `phone_taken` (409). The role is always `user`; staff roles are granted by a superadmin.
+    """
+    claims = _read_registration_token(token)
+    email = normalize_email(claims["sub"])
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise Conflict("An account with this email already exists; log in instead.", code="email_taken")
+    if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
+        raise Conflict("An account with this phone number already exists.", code="phone_taken")
+    remaining = max(1, int(claims["exp"]) - int(time.time()))
+    if not get_redis().set(f"{_prefix()}:registration-used:{claims['jti']}", "1", nx=True, ex=remaining):
+        raise RegistrationTokenInvalid(details={"reason": "already used"})
+    user = User(email=email, name=name.strip(), phone=phone, role=Role.USER, is_active=True,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email or phone won
+        raise Conflict("An account with this email or phone already exists.", code="email_taken") from exc
+    log.info("user %s registered", user.id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with this email and password. Raises InvalidCredentials (401), the same for an
+    unknown email, a wrong password or a deactivated account (and with the same work)."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise InvalidCredentials()
+    return user
+
+
+def user_from_identity(identity: object) -> User:
+    """The active user a token names. Raises Unauthorized when it is gone or deactivated."""
+    try:
+        user_id = int(str(identity))
+    except ValueError as exc:
+        raise Unauthorized("The token does not name a user.", code="invalid_token") from exc
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("This account no longer exists or is deactivated.", code="account_inactive")
+    return user
+
+
+# ---------------------------------------------------------------- revocation
+
+
+def _revoked_key(jti: str) -> str:
+    return f"{_prefix()}:revoked:{jti}"
+
+
+def _warm_key() -> str:
+    return f"{_prefix()}:revoked:warm"
+
+
+def revoke(payload: dict[str, Any]) -> bool:
+    """Revoke the decoded token `payload` until it expires (flushes, never commits).
+
+    Returns False when it was already revoked (a concurrent logout or refresh got there first). Redis is
+    written first: if the commit then fails the token is only dead early, never alive after logout.
+    """
+    jti = str(payload["jti"])
+    expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=timezone.utc)
+    ttl = max(1, int(payload["exp"]) - int(time.time()))
+    get_redis().set(_revoked_key(jti), "1", ex=ttl)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    user_id = int(payload["sub"]) if str(payload.get("sub", "")).isdigit() else None
+    stmt = (insert(RevokedToken)
+            .values(jti=jti, token_type=str(payload.get("type", "access")), user_id=user_id,
+                    expires_at=expires_at, revoked_at=datetime.now(timezone.utc))
+            .on_conflict_do_nothing(index_elements=["jti"]).returning(RevokedToken.id))
+    return db.session.execute(stmt).scalar() is not None
+
+
+def revoke_encoded_refresh(token: str, user_id: str) -> None:
+    """Revoke a refresh token given at logout, if it is a valid refresh token of the same user.
+
+    Raises Unauthorized `invalid_token` otherwise (so a client learns its logout was incomplete).
+    """
+    try:
+        payload = decode_token(token, allow_expired=True)
+    except Exception as exc:  # noqa: BLE001 - any decode failure is the client's bad token
+        raise Unauthorized("The refresh token is not valid.", code="invalid_token") from exc
+    if payload.get("type") != "refresh" or str(payload.get("sub")) != str(user_id):
+        raise Unauthorized("The refresh token is not valid.", code="invalid_token")
+    if int(payload["exp"]) > time.time():
+        revoke(payload)
+
+
+def rotate(refresh_payload: dict[str, Any]) -> dict[str, Any]:
+    """Exchange a valid refresh token for a new pair; the old one is revoked (flushes, never commits).
+
+    Raises Unauthorized `token_revoked` when the token was already rotated (only one concurrent refresh
+    wins) and `account_inactive` when the user is gone.
+    """
+    user = user_from_identity(refresh_payload["sub"])
+    if not revoke(refresh_payload):
+        raise Unauthorized("This refresh token was already used.", code="token_revoked")
+    return token_pair(user)
+
+
+def _warm_revocation_cache(client: Any) -> None:
+    now = datetime.now(timezone.utc)
+    rows = db.session.execute(
+        sa.select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > now)
+    ).all()
+    pipe = client.pipeline(transaction=False)
+    for jti, expires_at in rows:
+        pipe.set(_revoked_key(jti), "1", ex=max(1, int((expires_at - now).total_seconds())))
+    pipe.set(_warm_key(), "1")
+    pipe.execute()
+    log.info("revoked-token cache rebuilt from the database (%s live entries)", len(rows))
+
+
+def is_token_revoked(jti: str) -> bool:
+    """True when jti was revoked. Reads Redis only once the cache is warm; the database while Redis is down."""
+    try:
+        client = get_redis()
+        revoked, warm = client.pipeline(transaction=False).exists(_revoked_key(jti)).exists(_warm_key()).execute()
+        if revoked:
+            return True
+        if warm:
+            return False
+        _warm_revocation_cache(client)
+        return bool(client.exists(_revoked_key(jti)))
+    except redis.exceptions.RedisError as exc:
+        log.warning("revoked-token cache unavailable, asking the database: %s", exc)
+        return db.session.scalar(sa.select(RevokedToken.id).where(RevokedToken.jti == jti)) is not None
+
+
+def purge_expired_revocations() -> int:
+    """Delete revocation rows of tokens that have expired anyway (flushes, never commits)."""
+    result = db.session.execute(sa.delete(RevokedToken).where(RevokedToken.expires_at < datetime.now(timezone.utc)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- wiring
+
+
+def _error(exc: AppError):  # type: ignore[no-untyped-def]
+    response = jsonify(exc.to_dict())
+    response.status_code = exc.status
+    for key, value in exc.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def init_auth(app: Flask) -> None:
+    """JWT callbacks (blocklist, our error shape for every token failure) and the rate limiter."""
+
+    @jwt.token_in_blocklist_loader
+    def _blocked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        return is_token_revoked(str(payload["jti"]))
+
+    @jwt.unauthorized_loader
+    def _missing(reason: str):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("A bearer token is required.", details={"reason": reason}))
+
+    @jwt.invalid_token_loader
+    def _invalid(reason: str):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("The token is not valid.", code="invalid_token", details={"reason": reason}))
+
+    @jwt.expired_token_loader
+    def _expired(_header: dict[str, Any], payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("The token has expired.", code="token_expired",
+                                   details={"token_type": payload.get("type")}))
+
+    @jwt.revoked_token_loader
+    def _revoked(_header: dict[str, Any], payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("The token was revoked.", code="token_revoked",
+                                   details={"token_type": payload.get("type")}))
+
+    @jwt.user_lookup_error_loader
+    def _no_user(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("This account no longer exists or is deactivated.", code="account_inactive"))
+
+    @jwt.needs_fresh_token_loader
+    def _not_fresh(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("A fresh login is required.", code="fresh_token_required"))
+
+    @jwt.token_verification_failed_loader
+    def _failed(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return _error(Unauthorized("The token was refused.", code="invalid_token"))
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+        current = limiter.current_limit
+        wait = max(1, int(current.reset_at - time.time())) if current is not None else 60
+        return _error(TooManyRequests(details={"limit": str(exc.limit.limit), "retry_after": wait},
+                                      headers={"Retry-After": str(wait)}))
