@@ -29,9 +29,9 @@ def register_blueprints(app: Flask) -> None:
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
 
-    from app.api import users  # accounts (issue 4)
+    from app.api import admin, users  # accounts and staff routes (issue 4)
 
-    for module in (users,):
+    for module in (users, admin):
         api.register_blueprint(module.blp)
     document_websocket()
 
