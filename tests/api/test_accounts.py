@@ -342,3 +342,32 @@ def test_token_errors_use_the_error_shape(client, ctx):
     garbage = client.get("/api/user/me", headers=bearer("not-a-jwt"))
     assert garbage.status_code == 401 and garbage.get_json()["error"]["code"] == "invalid_token"
 
+
+
+def test_expired_revocations_are_purged_and_live_ones_kept(app, ctx):
+    from datetime import datetime, timedelta, timezone
+
+    user = make_user()
+    now = datetime.now(timezone.utc)
+    db.session.add_all([
+        RevokedToken(jti="old", token_type="access", user_id=user.id, expires_at=now - timedelta(minutes=1)),
+        RevokedToken(jti="live", token_type="refresh", user_id=user.id, expires_at=now + timedelta(days=1)),
+    ])
+    db.session.commit()
+    task = app.extensions["celery"].tasks["workers.accounts.purge_revoked_tokens"]
+    assert task.apply().get() == 1
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(RevokedToken.jti)).all() == ["live"]
+
+
+def test_phone_is_optional_validated_and_unique(client, ctx, inbox):
+    make_user().phone = "+919812345678"
+    db.session.commit()
+    _send(client, "ph@example.com")
+    token = _verify(client, "ph@example.com", inbox.code_for("ph@example.com")).get_json()["registration_token"]
+    body = {"registration_token": token, "name": "P", "password": "s3cret-pass"}
+    assert client.post("/api/user/register", json={**body, "phone": "12345"}).status_code == 422
+    taken = client.post("/api/user/register", json={**body, "phone": "+919812345678"})
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "phone_taken"
+    ok = client.post("/api/user/register", json={**body, "phone": "+919800000001"})
+    assert ok.status_code == 201 and ok.get_json()["user"]["phone"] == "+919800000001"

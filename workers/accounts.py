@@ -1,0 +1,22 @@
+"""Account housekeeping."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from app.services import auth
+from app.services.uow import transaction
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="workers.accounts.purge_revoked_tokens", acks_late=True)
+def purge_revoked_tokens() -> int:
+    """Delete revocation rows of tokens past their expiry (they fail the exp check anyway); idempotent."""
+    with transaction():
+        purged = auth.purge_expired_revocations()
+    if purged:
+        log.info("purged %s expired token revocations", purged)
+    return purged
