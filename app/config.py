@@ -108,8 +108,10 @@ class Config:
 
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         self.EMBEDDED_DB = self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+        # No pool_pre_ping (a SELECT 1 per checkout): connections are recycled after 30 min, and a
+        # connection found dead fails its one request while SQLAlchemy invalidates the whole pool.
         self.SQLALCHEMY_ENGINE_OPTIONS = (
-            {} if self.EMBEDDED_DB else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+            {} if self.EMBEDDED_DB else {"pool_recycle": 1800, "pool_size": 10, "max_overflow": 20}
         )
         self.REDIS_URL = _env("REDIS_URL")  # None -> in-process stand-in (fakeredis)
         self.CELERY_EAGER = self.REDIS_URL is None or _bool("CELERY_EAGER", False)
@@ -127,6 +129,8 @@ class Config:
         self.SEAT_LOCK_TTL_MS = _int("SEAT_LOCK_TTL_MS", 180_000, 1_000, 3_600_000)
         self.SEAT_LOCK_PREFIX = _env("SEAT_LOCK_PREFIX", "cineverse") or "cineverse"
         self.MAX_SEATS_PER_BOOKING = _int("MAX_SEATS_PER_BOOKING", 10, 1, 50)
+        # How long the lock path trusts its Redis copy of a showtime's seat facts at most (app.services.seatcache).
+        self.SEAT_CACHE_TTL_S = _int("SEAT_CACHE_TTL_S", 30, 1, 3600)
         # How often a user may renew a showtime's holds before having to release and lock again.
         self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
 

@@ -8,7 +8,6 @@ from typing import Any
 import redis
 from celery import Celery, Task
 from flask import Flask
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -18,6 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from app.errors import http_exception_body
+from app.jwt_cache import CachingJWTManager
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def celery_init_app(app: Flask) -> Celery:
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
-jwt = JWTManager()
+jwt = CachingJWTManager()  # full token check once per token, revocation every request
 sock = Sock()
 api = CineverseApi()
 redis_ext = RedisExtension()

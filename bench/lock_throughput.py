@@ -56,10 +56,18 @@ def _phase(port: int, clients: int, seconds: float, make_requests) -> dict:  # t
             "failures": sum(failures)}
 
 
-def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int = 100) -> dict:
+def server_args(worker_class: str = "gevent", workers: int = 2, threads: int = 100) -> list[str]:
+    """gunicorn arguments: the deployed configuration (app/gunicorn_conf.py, gevent) or the old gthread one."""
+    if worker_class == "gevent":
+        return ["-c", "app/gunicorn_conf.py", "--workers", str(workers)]
+    return ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--timeout", "120"]
+
+
+def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int = 100,
+        worker_class: str = "gevent") -> dict:
     seed = prepare(users=clients)
     showtime = seed["showtime_id"]
-    args = ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--timeout", "120"]
+    args = server_args(worker_class, workers, threads)
 
     def bare(_i: int) -> list:
         return [("GET", "/bench/bare", None, {}, 200)]
@@ -90,9 +98,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=100, help="gthread only")
+    parser.add_argument("--worker-class", choices=["gevent", "gthread"], default="gevent")
     ns = parser.parse_args()
-    print(json.dumps(run(ns.clients, min(ns.seconds, 120), ns.workers, ns.threads), indent=2))
+    print(json.dumps(run(ns.clients, min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class), indent=2))
 
 
 if __name__ == "__main__":

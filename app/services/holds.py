@@ -36,6 +36,7 @@ from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.models import SeatState, ShowtimeStatus
 from app.models._types import UTCDateTime
+from app.services import seatcache
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +59,52 @@ local function now_ms()
 end
 """
 
-# KEYS: user zset, expiry zset, hold index, version, seat keys...
-# ARGV: user, ttl_ms, max seats, showtime id, channel, labels...
-_LUA_LOCK = _LUA_PUBLISH + """
+# KEYS: user zset, expiry zset, hold index, version, seats hash, showtime seats-gen, global seats-gen,
+#       seat keys...
+# ARGV: user, ttl_ms, max seats, showtime id, channel, check the seat facts ("1"/"0"), labels...
+# With the check, the seat facts come from app.services.seatcache's hash: {-2, gen} when it is missing
+# or out of date (the caller reloads it), else the database's refusals in the database's order:
+# {-3, unknown seats}, {-4} cancelled, {-5} started, {-6, booked or blocked seats}.
+_LUA_LOCK = _LUA_PUBLISH + seatcache.LUA_GEN + """
 local uid, ttl, max_seats, sid, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local n = #KEYS - 4
+local n = #KEYS - 7
+local now = now_ms()
+if ARGV[6] == '1' then
+  local gen = seat_gen(KEYS[7], KEYS[6])
+  local meta = redis.call('HMGET', KEYS[5], '#gen', '#status', '#starts')
+  if meta[1] ~= gen then return {-2, gen} end
+  local unknown, unsellable = {}, {}
+  for i = 1, n do
+    local state = redis.call('HGET', KEYS[5], ARGV[6 + i])
+    if not state then
+      unknown[#unknown + 1] = ARGV[6 + i]
+    elseif state ~= '@AVAILABLE@' then
+      unsellable[#unsellable + 1] = ARGV[6 + i]
+    end
+  end
+  if #unknown > 0 then return {-3, unknown} end
+  if meta[2] ~= '@SCHEDULED@' then return {-4} end
+  if tonumber(meta[3]) <= now then return {-5} end
+  if #unsellable > 0 then return {-6, unsellable} end
+end
 local taken, fresh = {}, 0
 for i = 1, n do
-  local holder = redis.call('GET', KEYS[4 + i])
+  local holder = redis.call('GET', KEYS[7 + i])
   if holder and holder ~= uid then
-    taken[#taken + 1] = ARGV[5 + i]
+    taken[#taken + 1] = ARGV[6 + i]
   elseif not holder then
     fresh = fresh + 1
   end
 end
 if #taken > 0 then return {0, taken} end
-local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local current = redis.call('ZCARD', KEYS[1])
 if current + fresh > max_seats then return {-1, current} end
 local expires = now + ttl
 local labels = {}
 for i = 1, n do
-  local label = ARGV[5 + i]
-  redis.call('SET', KEYS[4 + i], uid, 'PX', ttl)
+  local label = ARGV[6 + i]
+  redis.call('SET', KEYS[7 + i], uid, 'PX', ttl)
   redis.call('ZADD', KEYS[1], expires, label)
   redis.call('ZADD', KEYS[2], expires, label .. '|' .. uid)
   labels[#labels + 1] = label
@@ -90,7 +113,7 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[3], 'LT', expires, sid)
 local version = publish(KEYS[4], channel, 'seat_locked', sid, labels)
 return {1, expires, now, version, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
-"""
+""".replace("@AVAILABLE@", SeatState.AVAILABLE.value).replace("@SCHEDULED@", ShowtimeStatus.SCHEDULED.value)
 
 # KEYS: user zset, expiry zset, version, seat keys...   ARGV: user, showtime id, channel, event type, labels...
 # Refuses everything when any seat is held by someone else; seats held by nobody are skipped.
@@ -212,8 +235,8 @@ for i = 4, #ARGV do labels[#labels + 1] = ARGV[i] end
 return publish(KEYS[1], ARGV[1], ARGV[2], ARGV[3], labels)
 """
 
-_SOURCES = {"lock": _LUA_LOCK, "release": _LUA_RELEASE, "extend": _LUA_EXTEND, "inspect": _LUA_INSPECT,
-            "snapshot": _LUA_SNAPSHOT, "sweep": _LUA_SWEEP, "event": _LUA_EVENT}
+_SOURCES = {"lock": _LUA_LOCK, "seat_fill": seatcache.LUA_FILL, "release": _LUA_RELEASE, "extend": _LUA_EXTEND,
+            "inspect": _LUA_INSPECT, "snapshot": _LUA_SNAPSHOT, "sweep": _LUA_SWEEP, "event": _LUA_EVENT}
 _scripts: dict[str, Script] = {}
 
 EVENT_TYPES = ("seat_locked", "seat_released", "seat_booked", "seat_update")
@@ -230,6 +253,9 @@ def _script(name: str, client: redis.Redis) -> Script:
 def _run(name: str, keys: Sequence[str], args: Sequence[Any], client: redis.Redis | None = None) -> Any:
     client = client or get_redis()
     return _script(name, client)(keys=list(keys), args=list(args), client=client)
+
+
+run_script = _run
 
 
 # ---- keys -----------------------------------------------------------------------------------------
@@ -378,14 +404,36 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     if len(labels) > maximum:
         raise ValidationError(f"At most {maximum} seats can be held at once.", code="too_many_seats",
                               details={"max": maximum})
-    states = _load_seats(showtime_id, labels, for_lock=True)
-    unsellable = [s for s in labels if states[s] != SeatState.AVAILABLE.value]
-    if unsellable:
-        raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
     ttl = int(ttl_ms or config["SEAT_LOCK_TTL_MS"])
-    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), index_key(), version_key(showtime_id)]
+    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), index_key(), version_key(showtime_id),
+            seatcache.hash_key(showtime_id), seatcache.gen_key(showtime_id), seatcache.global_gen_key()]
     keys += [hold_key(showtime_id, s) for s in labels]
-    result = _run("lock", keys, [uid, ttl, maximum, showtime_id, events_channel(), *labels], client)
+    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *labels]
+    # The seat facts (exist, sellable, showtime scheduled and not started) are checked in the same
+    # script against seatcache's copy of the database; a missing or outdated copy is reloaded first.
+    result = _run("lock", keys, args, client)
+    if result[0] == -2:
+        if seatcache.fill(showtime_id, str(result[1]), client):
+            result = _run("lock", keys, args, client)
+        if result[0] == -2:  # the seats changed while we read them: ask the database this once
+            states = _load_seats(showtime_id, labels, for_lock=True)
+            unsellable = [s for s in labels if states[s] != SeatState.AVAILABLE.value]
+            if unsellable:
+                raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
+            args[5] = "0"
+            result = _run("lock", keys, args, client)
+    if result[0] == -3:
+        unknown = list(result[1])
+        raise ValidationError(f"Unknown seats for showtime {showtime_id}: {', '.join(unknown)}.",
+                              code="unknown_seats", details={"seat_ids": unknown})
+    if result[0] == -4:
+        raise Conflict("This showtime was cancelled; its seats cannot be held.", code="showtime_cancelled",
+                       details={"showtime_id": showtime_id})
+    if result[0] == -5:
+        raise Conflict("This showtime has already started; its seats cannot be held.",
+                       code="showtime_started", details={"showtime_id": showtime_id})
+    if result[0] == -6:
+        raise _seat_taken(showtime_id, list(result[1]), {"booked": list(result[1])})
     if result[0] == 0:
         raise _seat_taken(showtime_id, list(result[1]), {"held": list(result[1])})
     if result[0] == -1:

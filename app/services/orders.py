@@ -252,7 +252,8 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
     db.session.flush()
     updated = db.session.execute(
         sa.update(ShowtimeSeat)
-        .where(ShowtimeSeat.id.in_([s.id for s in seats]), ShowtimeSeat.state == SeatState.AVAILABLE)
+        .where(ShowtimeSeat.showtime_id == order.showtime_id,  # names the showtime for seatcache
+               ShowtimeSeat.id.in_([s.id for s in seats]), ShowtimeSeat.state == SeatState.AVAILABLE)
         .values(state=SeatState.BOOKED, booking_id=booking.id)
         .execution_options(synchronize_session=False)
     )
@@ -415,7 +416,8 @@ def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tup
     booking.state = BookingState.CANCELLED
     booking.cancelled_at = _now()
     db.session.execute(
-        sa.update(ShowtimeSeat).where(ShowtimeSeat.booking_id == booking.id)
+        sa.update(ShowtimeSeat).where(ShowtimeSeat.showtime_id == booking.showtime_id,  # names it for seatcache
+                                      ShowtimeSeat.booking_id == booking.id)
         .values(state=SeatState.AVAILABLE, booking_id=None).execution_options(synchronize_session=False)
     )
     order = db.session.get(Order, booking.order_id)

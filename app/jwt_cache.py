@@ -1,0 +1,85 @@
+"""A bounded per-app cache of verified access tokens, so a client's token is checked in full once.
+
+flask-jwt-extended parses each bearer token three times per request (claims unverified, header, then
+the verified decode), and PyJWT validates every base64 character of every segment in Python: on this
+machine that is most of an authenticated request's cost (bench/RESULTS.md). The cache maps the exact
+encoded token (header, claims and signature) to the claims that a full decode produced; a hit re-checks
+what can change with time (exp, nbf, iat against the leeway) and anything else falls back to the full
+decode, which raises the usual errors. What it leaves alone:
+
+- revocation and the other per-request checks (token type, freshness, `token_in_blocklist_loader`,
+  user lookup) run after the decode, on every request, exactly as before;
+- a token that differs by one character (a forged signature) is a different key and is decoded in full;
+- it is only used for the plain header decode: not with a CSRF value, not for `allow_expired`, and not
+  when the app installs its own `decode_key_loader` (keys could then differ per token);
+- each app has its own cache (its own secret); a secret change means a new app, hence a new cache.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from flask import current_app
+from flask_jwt_extended import JWTManager
+from flask_jwt_extended.config import config
+from flask_jwt_extended.default_callbacks import default_decode_key_callback
+
+DEFAULT_SIZE = 4096
+
+
+class _Cache:
+    """Insertion-ordered dict with FIFO eviction: cheap, bounded, safe enough for threads (a lost race
+    only costs a full decode)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        return self.items.get(token)
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        with self.lock:
+            while len(self.items) >= self.size:
+                self.items.pop(next(iter(self.items)), None)
+            self.items[token] = claims
+
+    def discard(self, token: str) -> None:
+        self.items.pop(token, None)
+
+
+def _still_valid(claims: dict[str, Any], leeway: float) -> bool:
+    now = time.time()
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if exp is not None and not now - leeway < exp:
+        return False
+    if nbf is not None and nbf > now + leeway:
+        return False
+    return iat is None or iat <= now + leeway
+
+
+class CachingJWTManager(JWTManager):
+    """JWTManager whose token decode is served from a bounded cache of tokens it already verified."""
+
+    def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None,
+                                allow_expired: bool = False) -> dict:
+        if csrf_value or allow_expired or self._decode_key_callback is not default_decode_key_callback:
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        app = current_app
+        cache: _Cache | None = app.extensions.get("jwt_claims_cache")
+        if cache is None:
+            size = int(app.config.get("JWT_CLAIMS_CACHE_SIZE", DEFAULT_SIZE))
+            if size <= 0:
+                return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            cache = app.extensions.setdefault("jwt_claims_cache", _Cache(size))
+        claims = cache.get(encoded_token)
+        if claims is not None:
+            if _still_valid(claims, float(config.leeway)):
+                return dict(claims)
+            cache.discard(encoded_token)
+        decoded = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        cache.put(encoded_token, dict(decoded))
+        return decoded

@@ -1,0 +1,176 @@
+"""The seat facts a lock checks, cached in Redis so that a lock is one Redis round trip and no query.
+
+A lock may only hold seats that exist, of a scheduled showtime that has not started, that are not
+booked or blocked. Those facts live in the database; this module keeps a copy per showtime in one Redis
+hash that the lock's Lua script reads in the same step as it takes the holds:
+
+  P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms) and `#gen`
+  P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
+  P:seats-gen         INCR counter: bumped after a commit that changed seats we could not attribute
+
+The copy is only trusted while its `#gen` equals "<P:seats-gen>:<P:{st:N}:seats-gen>" (the script checks),
+and it expires after SEAT_CACHE_TTL_S whatever happens. A commit that touched a `showtimes` or
+`showtime_seats` row through the app's session (ORM objects, or an UPDATE/DELETE whose WHERE names the
+showtime; anything else bumps the global counter) bumps the counter right after the commit, so the next
+lock reloads the facts from the database. A reload is refused if a counter moved while it read the
+database, so a reload can never store facts older than a change it missed.
+
+Stale is possible in two narrow cases: between a commit and its bump (the same window the lock's old
+database read had), and for writes made outside the app's session (psql, or a failed bump while Redis
+was unreachable) until the TTL. Neither can sell a seat twice: orders.create_order re-reads the seats
+and confirm_payment takes row locks and updates only seats that are still available.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+
+from app.errors import NotFound
+from app.extensions import db, get_redis
+from app.models import Showtime, ShowtimeSeat
+from app.models._types import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+_CHANGED = "cineverse_seatcache_changed"  # session.info: showtime ids (or ALL) changed in this transaction
+ALL = 0  # not a showtime id: "some showtime we cannot name"
+
+
+def hash_key(showtime_id: int) -> str:
+    return f"{current_app.config['SEAT_LOCK_PREFIX']}:{{st:{showtime_id}}}:seats"
+
+
+def gen_key(showtime_id: int) -> str:
+    return f"{current_app.config['SEAT_LOCK_PREFIX']}:{{st:{showtime_id}}}:seats-gen"
+
+
+def global_gen_key() -> str:
+    return f"{current_app.config['SEAT_LOCK_PREFIX']}:seats-gen"
+
+
+# Shared by the lock script (app.services.holds) and the fill script: the generation the cache must carry.
+LUA_GEN = """
+local function seat_gen(global_key, showtime_key)
+  return (redis.call('GET', global_key) or '0') .. ':' .. (redis.call('GET', showtime_key) or '0')
+end
+"""
+
+# KEYS: seats hash, showtime gen, global gen   ARGV: expected gen, ttl ms, field, value, ...
+# Stores the facts only if no change was announced since the caller read `expected gen`.
+LUA_FILL = LUA_GEN + """
+if seat_gen(KEYS[3], KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '#gen', ARGV[1], (unpack or table.unpack)(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+_FACTS_SQL = sa.text(
+    "SELECT s.status, s.starts_at, ss.label, ss.state FROM showtimes s "
+    "LEFT JOIN showtime_seats ss ON ss.showtime_id = s.id WHERE s.id = :showtime_id"
+).columns(sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("label", sa.String),
+          sa.column("state", sa.String))
+
+
+def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
+    """Load the showtime's facts from the database into the cache, unless they changed meanwhile.
+
+    Returns whether the cache was written. Raises NotFound for an unknown showtime (never cached).
+    """
+    from app.services.holds import run_script
+
+    rows = db.session.execute(_FACTS_SQL, {"showtime_id": showtime_id}).all()
+    if not rows:
+        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
+    status, starts_at = rows[0][0], rows[0][1]
+    fields: list[Any] = ["#status", status, "#starts", int(starts_at.timestamp() * 1000)]
+    for row in rows:
+        if row[2] is not None:
+            fields += [row[2], row[3]]
+    ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
+    return bool(run_script("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key()],
+                           [expected_gen, ttl_ms, *fields], client))
+
+
+def invalidate(showtime_ids: set[int], client: redis.Redis | None = None) -> None:
+    """Announce that these showtimes' facts changed (ALL: some showtime). Logs and carries on if Redis
+    is down: the cache then expires after SEAT_CACHE_TTL_S."""
+    try:
+        pipe = (client or get_redis()).pipeline(transaction=False)
+        for showtime_id in sorted(showtime_ids):
+            key = global_gen_key() if showtime_id == ALL else gen_key(showtime_id)
+            pipe.incr(key)
+            pipe.expire(key, 7 * 86400)  # far longer than a fill takes; stale counters go away
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("seat cache invalidation failed for showtimes %s: %s", sorted(showtime_ids), exc)
+
+
+# ---- noticing changes -----------------------------------------------------------------------------
+
+def _changed(session: Session) -> set[int]:
+    return session.info.setdefault(_CHANGED, set())
+
+
+def _showtime_in(statement: Any, column: Any) -> int | None:
+    """The showtime id an UPDATE/DELETE is confined to: a top-level `column = value` conjunct."""
+    where = getattr(statement, "whereclause", None)
+    if where is None:
+        return None
+    conjuncts = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
+    for clause in conjuncts:
+        if (isinstance(clause, BinaryExpression) and clause.operator is operators.eq
+                and isinstance(clause.right, BindParameter) and clause.left.compare(column)):
+            value = clause.right.effective_value
+            if isinstance(value, int):
+                return value
+    return None
+
+
+def _after_flush(session: Session, _flush_context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Showtime) and obj.id is not None:
+            _changed(session).add(obj.id)
+        elif isinstance(obj, ShowtimeSeat):
+            _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
+
+
+def _on_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat):
+        return
+    column = Showtime.id if mapper.class_ is Showtime else ShowtimeSeat.showtime_id
+    showtime_id = None if state.is_insert else _showtime_in(state.statement, column)
+    # a brand-new showtime's seats have no cache yet; anything else we cannot name invalidates all
+    if state.is_insert and mapper.class_ is ShowtimeSeat:
+        return
+    _changed(state.session).add(showtime_id if showtime_id is not None else ALL)
+
+
+def _after_commit(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if changed and has_app_context():
+        invalidate(changed)
+
+
+def _after_rollback(session: Session, *_args: Any) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def init_app(app: Flask) -> None:
+    """Watch the app's session for changes to showtimes and their seats (registered once per process)."""
+    session = db.session
+    for name, fn in (("after_flush", _after_flush), ("do_orm_execute", _on_execute),
+                     ("after_commit", _after_commit), ("after_soft_rollback", _after_rollback)):
+        if not sa.event.contains(session, name, fn):
+            sa.event.listen(session, name, fn)
