@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 import sqlalchemy as sa
+from celery._state import _set_task_join_will_block
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -24,6 +25,9 @@ from app.extensions import db
 
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cineverse_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Redis pub/sub channels are global to the server, not per database: each run gets its own key and
+# channel prefix, inherited by the servers and workers the tests start, so concurrent runs never mix.
+LOCK_PREFIX = os.environ.setdefault("SEAT_LOCK_PREFIX", f"cvtest{os.getpid()}")
 
 
 def _recreate_database(url: str) -> None:
@@ -74,6 +78,15 @@ def _isolate(request: pytest.FixtureRequest) -> Iterator[None]:
         with db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         application.extensions["redis"].flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _reset_celery_join_flag() -> Iterator[None]:
+    """Eager tasks run from two threads at once can leave Celery's process-global "join would block"
+    flag set (denied_join_result saves and restores it without a lock); app code never joins a task,
+    but tests read eager results."""
+    yield
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
