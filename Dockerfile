@@ -11,4 +11,5 @@ COPY wsgi.py celery_app.py ./
 RUN useradd --create-home cineverse && mkdir -p /data/tickets && chown cineverse /data/tickets
 USER cineverse
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "100", "wsgi:app"]
+# gevent workers for the API and the seat WebSockets alike (app/gunicorn_conf.py; WEB_CONCURRENCY = workers)
+CMD ["gunicorn", "-c", "app/gunicorn_conf.py", "--bind", "0.0.0.0:8000", "wsgi:app"]

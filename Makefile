@@ -42,15 +42,16 @@ services:
 # ---- run ----------------------------------------------------------------------------------------
 # No settings: SQLite + in-process Redis stand-in + in-process tasks, one process.
 # DATABASE_URL / REDIS_URL set: PostgreSQL + Redis, with a real Celery worker and beat beside gunicorn.
+# gunicorn runs gevent workers from app/gunicorn_conf.py (API and WebSockets alike; bench/RESULTS.md).
 run: venv frontend
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --if-empty
 	@if [ -n "$$REDIS_URL" ]; then \
 	  trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/celery -A celery_app worker -B --loglevel INFO --concurrency 2 & \
-	  $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 100 --timeout 120 wsgi:app; \
+	  $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app; \
 	else \
-	  $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --worker-class gthread --threads 100 --timeout 120 wsgi:app; \
+	  $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 1 wsgi:app; \
 	fi
 
 # The whole stack against PostgreSQL and Redis, with Flower on :5555.
@@ -62,7 +63,7 @@ run-stack: venv frontend
 	$(BIN)/celery -A celery_app worker --loglevel INFO --concurrency 2 & \
 	$(BIN)/celery -A celery_app beat --loglevel INFO & \
 	$(BIN)/celery -A celery_app flower --address=127.0.0.1 --port=5555 & \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 100 --timeout 120 wsgi:app
+	$(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
 
 # ---- checks -------------------------------------------------------------------------------------
 test: services venv-dev frontend

@@ -63,8 +63,16 @@ def server_args(worker_class: str = "gevent", workers: int = 2, threads: int = 1
     return ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--timeout", "120"]
 
 
+def _combine(results: list[dict]) -> dict:
+    """Totals over the rounds of one phase (percentiles: the worst round's)."""
+    total, seconds = sum(r["requests"] for r in results), sum(r["seconds"] for r in results)
+    return {"requests": total, "seconds": round(seconds, 2), "rps": round(total / seconds, 1),
+            "rps_per_round": [r["rps"] for r in results], "p50_ms": max(r["p50_ms"] for r in results),
+            "p99_ms": max(r["p99_ms"] for r in results), "failures": sum(r["failures"] for r in results)}
+
+
 def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int = 100,
-        worker_class: str = "gevent") -> dict:
+        worker_class: str = "gevent", rounds: int = 3) -> dict:
     seed = prepare(users=clients)
     showtime = seed["showtime_id"]
     args = server_args(worker_class, workers, threads)
@@ -81,13 +89,17 @@ def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int
         return [("POST", f"/api/showtimes/{showtime}/redis-lock-seats", body, headers, 200),
                 ("POST", f"/api/showtimes/{showtime}/redis-unlock-seats", body, headers, 200)]
 
+    phases = {"bare": bare, "auth": authenticated, "lock": lock_unlock}
+    runs: dict[str, list[dict]] = {name: [] for name in phases}
     with gunicorn("bench.wsgi_bench:app", *args) as port:
         _phase(port, clients, 2.0, bare)  # warm-up: connections, imports, pools
         _phase(port, clients, 2.0, lock_unlock)
-        bare_result = _phase(port, clients, seconds, bare)
-        auth_result = _phase(port, clients, seconds, authenticated)
-        lock_result = _phase(port, clients, seconds, lock_unlock)
-    return {"server": f"gunicorn {' '.join(args)}", "clients": clients, "bare": bare_result,
+        # The phases alternate in rounds, so a neighbour's load on the shared machine falls on all of them.
+        for _round in range(rounds):
+            for name, make in phases.items():
+                runs[name].append(_phase(port, clients, seconds / rounds, make))
+    bare_result, auth_result, lock_result = (_combine(runs[name]) for name in phases)
+    return {"server": f"gunicorn {' '.join(args)}", "clients": clients, "rounds": rounds, "bare": bare_result,
             "bare_with_jwt": auth_result, "lock_unlock": lock_result,
             "ratio": round(lock_result["rps"] / bare_result["rps"], 3),
             "ratio_to_jwt_endpoint": round(lock_result["rps"] / auth_result["rps"], 3)}
@@ -100,8 +112,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=100, help="gthread only")
     parser.add_argument("--worker-class", choices=["gevent", "gthread"], default="gevent")
+    parser.add_argument("--rounds", type=int, default=3, help="the phases alternate this many times")
     ns = parser.parse_args()
-    print(json.dumps(run(ns.clients, min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class), indent=2))
+    print(json.dumps(run(ns.clients, min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class,
+                         max(1, min(ns.rounds, 20))), indent=2))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 from bench.common import gunicorn, percentile, prepare
 
 WORKER_CLASSES = {
-    "gevent": ["--workers", "1", "--worker-class", "gevent", "--worker-connections", "4000", "--timeout", "120"],
+    "gevent": ["-c", "app/gunicorn_conf.py", "--workers", "1"],  # the deployed configuration, one process
     "gthread": ["--workers", "1", "--worker-class", "gthread", "--threads", "1100", "--worker-connections",
                 "4000", "--timeout", "120"],
 }
