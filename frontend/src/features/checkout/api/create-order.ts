@@ -1,0 +1,16 @@
+import { useMutation } from "@tanstack/react-query";
+
+import { request } from "@/lib/api-client";
+
+import { orderSchema } from "./schemas";
+
+export type CreateOrderInput = { showtime_id: number; seat_ids: string[] };
+
+/** An order for seats the caller holds; the amount is computed on the server. */
+export function createOrder(input: CreateOrderInput) {
+  return request("/payments/create-order", orderSchema, { method: "POST", body: input });
+}
+
+export function useCreateOrder() {
+  return useMutation({ mutationFn: createOrder });
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+import { pageSchema } from "@/types/api";
+
+export const movieSchema = z.object({
+  id: z.number().int(),
+  title: z.string(),
+  description: z.string().nullish(),
+  genre: z.string(),
+  language: z.string(),
+  duration_min: z.number().int(),
+  certificate: z.string().nullish(),
+  release_date: z.string().nullish(),
+  poster_url: z.string().nullish(),
+});
+export type Movie = z.infer<typeof movieSchema>;
+export const moviePageSchema = pageSchema(movieSchema);
+
+export const showtimeSchema = z.object({
+  id: z.number().int(),
+  movie_id: z.number().int(),
+  starts_at: z.string(),
+  ends_at: z.string(),
+  status: z.string(),
+  screen: z.object({ id: z.number().int(), name: z.string() }),
+  theatre: z.object({ id: z.number().int(), name: z.string(), city: z.string() }),
+  movie: z.object({ id: z.number().int(), title: z.string() }).optional(),
+});
+export type Showtime = z.infer<typeof showtimeSchema>;
+export const showtimePageSchema = pageSchema(showtimeSchema);
+
+export const theatrePageSchema = pageSchema(z.object({ id: z.number().int(), name: z.string(), city: z.string() }));

@@ -1,0 +1,16 @@
+import { useMutation } from "@tanstack/react-query";
+
+import { request } from "@/lib/api-client";
+
+import type { SeatIdsInput } from "./lock-seats";
+import { holdsSchema } from "./schemas";
+
+/** Renew the caller's holds to a full TTL (bounded by the server's renewal limit). */
+export function extendLocks({ showtimeId, seatIds }: SeatIdsInput) {
+  return request(`/showtimes/${showtimeId}/redis-extend-locks`, holdsSchema,
+                 { method: "POST", body: { seat_ids: seatIds } });
+}
+
+export function useExtendLocks() {
+  return useMutation({ mutationFn: extendLocks });
+}

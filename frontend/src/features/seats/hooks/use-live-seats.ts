@@ -1,0 +1,210 @@
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { z } from "zod";
+
+import { ApiError, errorMessage, refreshTokens } from "@/lib/api-client";
+import { getTokens, subscribeTokens } from "@/lib/auth-tokens";
+import { SeatSocket, wsUrl, type SeatEvent, type SocketStatus } from "@/lib/ws-client";
+
+import { extendLocks } from "../api/extend-locks";
+import { getSeatMap, useSeatMap } from "../api/get-seat-map";
+import { inspectHolds } from "../api/inspect-holds";
+import { lockSeats } from "../api/lock-seats";
+import { seatSchema, type Holds, type Seat } from "../api/schemas";
+import { unlockSeats } from "../api/unlock-seats";
+
+const seatListSchema = z.array(seatSchema);
+
+/** seat id -> when the caller's hold lapses (null until known) */
+export type HeldSeats = Record<string, string | null>;
+
+function toRecord(seats: Seat[]): Record<string, Seat> {
+  return Object.fromEntries(seats.map((s) => [s.id, s]));
+}
+
+function applyEvent(seats: Record<string, Seat>, event: SeatEvent): Record<string, Seat> {
+  const next = { ...seats };
+  for (const id of event.seat_ids) {
+    const seat = next[id];
+    if (!seat) continue;
+    if (event.type === "seat_locked") next[id] = { ...seat, status: "locked" };
+    else if (event.type === "seat_released") next[id] = { ...seat, status: "available", mine: false };
+    else if (event.type === "seat_booked") next[id] = { ...seat, status: "booked", mine: false };
+  }
+  return next;
+}
+
+function holdsFrom(response: Holds): HeldSeats {
+  return Object.fromEntries(response.holds.map((h) => [h.seat_id, h.expires_at]));
+}
+
+/**
+ * The live seat map of a showtime and the caller's holds: REST for the first paint, then the
+ * WebSocket's snapshot and events; selecting a seat holds it, selecting it again releases it.
+ */
+export function useLiveSeats(showtimeId: number) {
+  const seatMap = useSeatMap(showtimeId);
+  const signedIn = useSyncExternalStore(subscribeTokens, () => getTokens() !== null, () => false);
+  const [seats, setSeats] = useState<Record<string, Seat> | null>(null);
+  const [held, setHeld] = useState<HeldSeats>({});
+  const [pending, setPending] = useState<Set<string>>(new Set());
+  const [status, setStatus] = useState<SocketStatus>("connecting");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<"extend" | "release" | null>(null);
+  const live = useRef(false);
+
+  const replaceSeats = useCallback((list: Seat[]) => {
+    setSeats(toRecord(list));
+    // the snapshot is the truth about which seats are ours; keep known expiry times
+    setHeld((prev) => Object.fromEntries(list.filter((s) => s.mine && s.status === "locked")
+      .map((s) => [s.id, prev[s.id] ?? null])));
+  }, []);
+
+  // first paint from REST until the socket's snapshot arrives
+  useEffect(() => {
+    if (seatMap.data && !live.current) replaceSeats(seatMap.data.seats);
+  }, [seatMap.data, replaceSeats]);
+
+  useEffect(() => {
+    live.current = false;
+    const socket = new SeatSocket<Seat>({
+      url: () => wsUrl(`/api/showtimes/${showtimeId}/seats/ws`, { token: getTokens()?.access }),
+      fetchSnapshot: async () => {
+        const map = await getSeatMap(showtimeId);
+        return { version: map.version ?? null, seats: map.seats };
+      },
+      onSnapshot: (snapshot) => {
+        const parsed = seatListSchema.safeParse(snapshot.seats);
+        if (!parsed.success) return;
+        live.current = true;
+        replaceSeats(parsed.data);
+      },
+      onEvent: (event) => {
+        setSeats((prev) => (prev ? applyEvent(prev, event) : prev));
+        if (event.type === "seat_released" || event.type === "seat_booked") {
+          setHeld((prev) => {
+            const next = { ...prev };
+            event.seat_ids.forEach((id) => delete next[id]);
+            return next;
+          });
+        }
+      },
+      onStatus: setStatus,
+      onAuthError: refreshTokens,
+    });
+    socket.start();
+    return () => socket.stop();
+  }, [showtimeId, signedIn, replaceSeats]);
+
+  // after a reload the snapshot says which seats are ours but not until when: ask
+  const unknown = Object.entries(held).filter(([, at]) => at === null).map(([id]) => id).sort().join(",");
+  useEffect(() => {
+    if (!unknown) return;
+    let cancelled = false;
+    inspectHolds(showtimeId, unknown.split(",")).then((r) => {
+      if (cancelled) return;
+      setHeld((prev) => {
+        const next = { ...prev };
+        r.seats.forEach((s) => {
+          if (s.seat_id in next && s.mine && s.expires_at) next[s.seat_id] = s.expires_at;
+        });
+        return next;
+      });
+    }, () => undefined);
+    return () => {
+      cancelled = true;
+    };
+  }, [showtimeId, unknown]);
+
+  const markSeats = (ids: string[], patch: Partial<Seat>) =>
+    setSeats((prev) => {
+      if (!prev) return prev;
+      const next = { ...prev };
+      ids.forEach((id) => {
+        const seat = next[id];
+        if (seat) next[id] = { ...seat, ...patch };
+      });
+      return next;
+    });
+
+  const hold = async (seatId: string) => {
+    setPending((p) => new Set(p).add(seatId));
+    try {
+      const response = await lockSeats({ showtimeId, seatIds: [seatId] });
+      setHeld(holdsFrom(response));
+      markSeats(response.holds.map((h) => h.seat_id), { status: "locked", mine: true });
+    } catch (err) {
+      setError(errorMessage(err));
+      if (err instanceof ApiError && err.code === "seat_taken" && Array.isArray(err.details.seat_ids)) {
+        markSeats(err.details.seat_ids as string[], { status: "locked", mine: false });
+      }
+    } finally {
+      setPending((p) => {
+        const next = new Set(p);
+        next.delete(seatId);
+        return next;
+      });
+    }
+  };
+
+  const release = async (seatIds: string[]) => {
+    if (seatIds.length === 0) return;
+    setError(null);
+    setBusy("release");
+    setPending((p) => new Set([...p, ...seatIds]));
+    try {
+      const response = await unlockSeats({ showtimeId, seatIds });
+      setHeld((prev) => {
+        const next = { ...prev };
+        seatIds.forEach((id) => delete next[id]);
+        return next;
+      });
+      markSeats(response.released, { status: "available", mine: false });
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(null);
+      setPending((p) => new Set([...p].filter((id) => !seatIds.includes(id))));
+    }
+  };
+
+  /** Select or deselect a seat; returns false when the caller must sign in first. */
+  const toggle = (seatId: string): boolean => {
+    if (!getTokens()) return false;
+    const seat = seats?.[seatId];
+    if (!seat || pending.has(seatId)) return true;
+    setError(null);
+    if (seatId in held) void release([seatId]);
+    else if (seat.status === "available") void hold(seatId);
+    return true;
+  };
+
+  const extend = async () => {
+    const ids = Object.keys(held);
+    if (ids.length === 0) return;
+    setError(null);
+    setBusy("extend");
+    try {
+      setHeld(holdsFrom(await extendLocks({ showtimeId, seatIds: ids })));
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return {
+    layout: seatMap.data,
+    layoutError: seatMap.error,
+    isLoading: seatMap.isPending,
+    seats,
+    held,
+    pending,
+    status,
+    error,
+    busy,
+    clearError: () => setError(null),
+    toggle,
+    release,
+    extend,
+  };
+}
