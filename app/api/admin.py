@@ -26,6 +26,7 @@ from app.schemas.admin import (
     ScreenAdminSchema,
     ScreenCreateSchema,
     ScreenUpdateSchema,
+    ShowtimeCancelSchema,
     ShowtimeCreateSchema,
     ShowtimeUpdateSchema,
     TheatreAdminPage,
@@ -35,7 +36,8 @@ from app.schemas.admin import (
 )
 from app.schemas.catalogue import ShowtimeSchema, TheatreFilterArgs
 from app.schemas.common import ErrorBody
-from app.services import catalogue, staff
+from app.schemas.payments import BookingSchema, CheckinArgs
+from app.services import catalogue, orders, staff, tickets
 from app.services.layouts import default_layout
 from app.services.uow import transaction
 
@@ -189,13 +191,27 @@ def update_showtime(body: dict[str, Any], showtime_id: int) -> Any:
 
 
 @blp.route("/showtimes/<int:showtime_id>/cancel", methods=["POST"])
-@_staff(e404="showtime_not_found", e409="showtime_cancelled, showtime_has_bookings (details: counts)")
-@blp.response(200, ShowtimeSchema)
-def cancel_showtime(showtime_id: int) -> Any:
-    """Cancel a showtime that has no bookings or open orders."""
+@_staff(e404="showtime_not_found", e409="showtime_cancelled")
+@blp.response(200, ShowtimeCancelSchema)
+def cancel_showtime(showtime_id: int) -> dict[str, Any]:
+    """Cancel a showtime; its bookings are cancelled and refunded in full, its unpaid orders expire."""
     with transaction():
-        staff.cancel_showtime(current_staff(), showtime_id)
-    return catalogue.get_showtime(showtime_id)
+        _showtime, outcome = staff.cancel_showtime(current_staff(), showtime_id)
+    return {"showtime": catalogue.get_showtime(showtime_id), **outcome}
+
+
+@blp.route("/checkin", methods=["POST"])
+@_staff(e400="invalid_ticket_code", e404="booking_not_found",
+        e409="already_checked_in (details.checked_in_at), booking_cancelled")
+@blp.arguments(CheckinArgs, error_status_code=422)
+@blp.response(200, BookingSchema)
+def checkin(body: dict[str, Any]) -> Any:
+    """Validate a scanned ticket QR code and admit its booking, once."""
+    reference = tickets.verify_checkin_payload(body["payload"])
+    with transaction():
+        booking = orders.check_in(reference)
+        staff.audit(current_staff(), "booking.checkin", "booking", booking.id, {"reference": reference})
+    return booking
 
 
 @blp.route("/showtimes/<int:showtime_id>/sales")

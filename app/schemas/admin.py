@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.schemas.catalogue import MovieSchema
+from app.schemas.catalogue import MovieSchema, ShowtimeSchema
 from app.schemas.common import PageArgs, page_of
 
 _TITLE = validate.Length(min=1, max=200)
@@ -167,3 +167,10 @@ MovieAdminPage = page_of(MovieAdminSchema)
 TheatreAdminPage = page_of(TheatreAdminSchema)
 BookingAdminPage = page_of(BookingAdminSchema)
 AuditPage = page_of(AuditSchema)
+
+
+class ShowtimeCancelSchema(Schema):
+    showtime = fields.Nested(ShowtimeSchema)
+    bookings_cancelled = fields.Integer()
+    refunds = fields.Integer()
+    orders_expired = fields.Integer()

@@ -395,10 +395,10 @@ def refund_percent(starts_at: datetime, now: datetime | None = None) -> int | No
 
 
 def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tuple[Booking, Refund | None]:
-    """Cancel a booking before the show, free its seats and refund per the policy.
+    """Cancel a booking before the show, free its seats and refund per the policy (staff: in full).
 
-    Raises NotFound (not the caller's: the same as unknown), Conflict `cancellation_closed` or
-    `booking_cancelled`.
+    Raises NotFound (not the caller's: the same as unknown), Conflict `cancellation_closed`,
+    `booking_cancelled` or `already_checked_in`.
     """
     _lock_timeout()
     booking = db.session.scalar(sa.select(Booking).where(Booking.id == booking_id).with_for_update())
@@ -413,11 +413,16 @@ def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tup
         raise Conflict("Bookings can no longer be cancelled for this show.", code="cancellation_closed")
     if booking.checked_in_at is not None:
         raise Conflict("A checked-in booking cannot be cancelled.", code="already_checked_in")
+    refund = _cancel_and_refund(booking, percent, "cancelled_by_staff" if staff else "cancelled")
+    return booking, refund
+
+
+def _cancel_and_refund(booking: Booking, percent: int, reason: str) -> Refund | None:
+    """Cancel a locked booking, free its seats and start a refund of percent of its amount."""
     booking.state = BookingState.CANCELLED
     booking.cancelled_at = _now()
     db.session.execute(
-        sa.update(ShowtimeSeat).where(ShowtimeSeat.showtime_id == booking.showtime_id,  # names it for seatcache
-                                      ShowtimeSeat.booking_id == booking.id)
+        sa.update(ShowtimeSeat).where(ShowtimeSeat.booking_id == booking.id)
         .values(state=SeatState.AVAILABLE, booking_id=None).execution_options(synchronize_session=False)
     )
     order = db.session.get(Order, booking.order_id)
@@ -428,11 +433,31 @@ def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tup
     amount = booking.amount * percent // 100
     if payment is not None and amount > 0 and order is not None:
         _move(order, OrderState.REFUND_PENDING)
-        refund = _start_refund(order, payment, amount, "cancelled_by_staff" if staff else "cancelled")
+        refund = _start_refund(order, payment, amount, reason)
     showtime_id, labels = booking.showtime_id, list(booking.seat_labels)
     after_commit(lambda: _publish_quietly(showtime_id, "seat_released", labels))
-    log.info("booking %s cancelled refund=%s%%", booking.reference, percent)
-    return booking, refund
+    log.info("booking %s cancelled refund=%s%% reason=%s", booking.reference, percent, reason)
+    return refund
+
+
+def cancel_showtime_sales(showtime_id: int) -> dict[str, int]:
+    """For a showtime being cancelled: cancel every booking with a full refund (checked in or not)
+    and expire the orders still waiting for payment. Payments captured later are refunded by
+    confirm_payment, which refuses to book a cancelled showtime."""
+    _lock_timeout()
+    bookings = list(db.session.scalars(
+        sa.select(Booking).where(Booking.showtime_id == showtime_id, Booking.state == BookingState.CONFIRMED)
+        .order_by(Booking.id).with_for_update()
+    ))
+    refunds = sum(1 for booking in bookings if _cancel_and_refund(booking, 100, "showtime_cancelled"))
+    waiting = list(db.session.scalars(
+        sa.select(Order).where(Order.showtime_id == showtime_id,
+                               Order.state.in_([OrderState.CREATED, OrderState.FAILED]))
+        .order_by(Order.id).with_for_update()
+    ))
+    for order in waiting:
+        _move(order, OrderState.EXPIRED)
+    return {"bookings_cancelled": len(bookings), "refunds": refunds, "orders_expired": len(waiting)}
 
 
 def _publish_quietly(showtime_id: int, event: str, labels: list[str]) -> None:

@@ -272,21 +272,20 @@ def update_showtime(actor: User, showtime_id: int, starts_at: datetime | None = 
     return showtime
 
 
-def cancel_showtime(actor: User, showtime_id: int) -> Showtime:
-    """Cancel a showtime that has sold nothing (it leaves listings and stops selling).
+def cancel_showtime(actor: User, showtime_id: int) -> tuple[Showtime, dict[str, int]]:
+    """Cancel a showtime: it leaves listings and stops selling; its bookings are cancelled and refunded
+    in full and its unpaid orders expire, in the same transaction (refunds go out after the commit).
 
-    Raises NotFound, Conflict `showtime_cancelled` and `showtime_has_bookings` (bookings need refunds
-    through the booking cancellation first; details give the counts).
+    Raises NotFound, Conflict `showtime_cancelled`.
     """
+    from app.services import orders  # orders imports the gateways; keep this module light to import
+
     showtime = _showtime_for_update(showtime_id)
-    sold = _sold(showtime.id)
-    if any(sold.values()):
-        raise Conflict("This showtime has bookings or open orders; cancel and refund them first.",
-                       code="showtime_has_bookings", details=sold)
     showtime.status = ShowtimeStatus.CANCELLED
     db.session.flush()
-    audit(actor, "showtime.cancel", "showtime", showtime.id, {"status": ["scheduled", "cancelled"]})
-    return showtime
+    outcome = orders.cancel_showtime_sales(showtime.id)
+    audit(actor, "showtime.cancel", "showtime", showtime.id, {"status": ["scheduled", "cancelled"], **outcome})
+    return showtime, outcome
 
 
 # ---------------------------------------------------------------- bookings and sales

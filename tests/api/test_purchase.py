@@ -374,3 +374,69 @@ def test_gateway_status_and_health(sclient, sctx):
     assert status["gateway"] == "dev" and status["key_id"] == KEY_ID
     assert KEY_SECRET not in json.dumps(status) and WEBHOOK_SECRET not in json.dumps(status)
     assert sclient.get("/api/payments/health").get_json()["status"] == "ok"
+
+
+def _qr_codes(pdf_bytes: bytes) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    return [code.text for page in PdfReader(io.BytesIO(pdf_bytes)).pages for image in page.images
+            for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)).convert("L"))]
+
+
+def _buy(client, user, showtime_id, seats):
+    lock(client, user, showtime_id, seats)
+    order = create_order(client, user, showtime_id, seats)
+    paid = dev_pay(client, user, order["gateway_order_id"])
+    body = verify(client, user, order["gateway_order_id"], paid["razorpay_payment_id"],
+                  sign_payment(order["gateway_order_id"], paid["razorpay_payment_id"])).get_json()
+    assert body["status"] == "booked", body
+    return order, body["booking"]
+
+
+def test_staff_check_in_scans_the_ticket_qr_once(sclient, sctx):
+    buyer = make_user()
+    usher = make_user(role=Role.ADMIN)
+    showtime = make_showtime()
+    _order, booking = _buy(sclient, buyer, showtime.id, ["C5"])
+    pdf = sclient.get(f"/api/payments/bookings/{booking['id']}/ticket.pdf", headers=auth_headers(buyer))
+    [payload] = _qr_codes(pdf.data)
+
+    assert sclient.post("/api/admin/checkin", json={"payload": payload},
+                        headers=auth_headers(buyer)).status_code == 403  # customers cannot admit themselves
+    first = sclient.post("/api/admin/checkin", json={"payload": payload}, headers=auth_headers(usher))
+    assert first.status_code == 200 and first.get_json()["reference"] == booking["reference"]
+    assert first.get_json()["checked_in_at"]
+    second = sclient.post("/api/admin/checkin", json={"payload": payload}, headers=auth_headers(usher))
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "already_checked_in"
+    forged = payload.rsplit(".", 1)[0] + ".forgedsignature"
+    refused = sclient.post("/api/admin/checkin", json={"payload": forged}, headers=auth_headers(usher))
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_ticket_code"
+
+
+def test_cancelling_a_showtime_refunds_every_booking(sclient, sctx):
+    first, second, waiting = make_user(), make_user(), make_user()
+    admin = make_user(role=Role.ADMIN)
+    showtime = make_showtime()
+    first_order, _ = _buy(sclient, first, showtime.id, ["A1", "A2"])
+    _buy(sclient, second, showtime.id, ["L9"])
+    lock(sclient, waiting, showtime.id, ["B3"])
+    open_order = create_order(sclient, waiting, showtime.id, ["B3"])
+
+    response = sclient.post(f"/api/admin/showtimes/{showtime.id}/cancel", headers=auth_headers(admin))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["showtime"]["status"] == "cancelled"
+    assert (body["bookings_cancelled"], body["refunds"], body["orders_expired"]) == (2, 2, 1)
+    db.session.expire_all()
+    refunds = db.session.scalars(sa.select(Refund).order_by(Refund.id)).all()
+    assert [r.state for r in refunds] == [RefundState.PROCESSED] * 2
+    assert refunds[0].amount == first_order["amount"] and refunds[0].reason == "showtime_cancelled"
+    assert set(seat_states(showtime.id).values()) == {SeatState.AVAILABLE}
+    # the buyer who was still paying gets a refund, never a booking, for the cancelled show
+    paid = dev_pay(sclient, waiting, open_order["gateway_order_id"])
+    late = verify(sclient, waiting, open_order["gateway_order_id"], paid["razorpay_payment_id"],
+                  sign_payment(open_order["gateway_order_id"], paid["razorpay_payment_id"])).get_json()
+    assert late["status"] == "refunded" and late["booking"] is None
+    assert sclient.post(f"/api/showtimes/{showtime.id}/redis-lock-seats", json={"seat_ids": ["C1"]},
+                        headers=auth_headers(waiting)).status_code == 409
