@@ -15,7 +15,8 @@ function UserMenu() {
   const navigate = useNavigate();
   const location = useLocation();
   if (!signedIn) {
-    const next = location.pathname === "/signin" ? "/" : location.pathname + location.search;
+    if (location.pathname === "/signin") return null;
+    const next = location.pathname + location.search;
     return (
       <Button size="sm" onClick={() => navigate(`/signin?next=${encodeURIComponent(next)}`)}>Sign in</Button>
     );
@@ -43,7 +44,7 @@ export function Layout() {
         <div className="mx-auto flex h-16 max-w-6xl items-center gap-4 px-4">
           <NavLink to="/" className="flex items-center gap-2 text-lg font-bold tracking-tight text-white">
             <span aria-hidden="true" className="grid h-8 w-8 place-items-center rounded-lg bg-gold-400 text-ink-950">▶</span>
-            Cine<span className="text-gold-400">Verse</span>
+            <span>Cine<span className="text-gold-400">Verse</span></span>
           </NavLink>
           <nav aria-label="Main" className="flex flex-1 items-center gap-1">
             <NavLink to="/" end className={navClass}>Movies</NavLink>

@@ -59,7 +59,7 @@ export const SeatGrid = memo(function SeatGrid({ layout, seats, held, pending, o
               </p>
               <div className="space-y-1.5">
                 {section.rows.map((row) => (
-                  <div key={row} role="row" className="flex items-center gap-1.5">
+                  <div key={row} role="row" className="flex items-center justify-center gap-1.5">
                     <span aria-hidden="true" className="w-5 text-center text-xs text-slate-500">{row}</span>
                     {numbers.map((n) => {
                       const id = `${row}${n}`;

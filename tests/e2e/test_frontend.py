@@ -1,0 +1,229 @@
+"""The built frontend in headless Chromium against the real app (gunicorn, test PostgreSQL + Redis).
+
+One user's whole purchase, watched live from a second browser context: movie list and filters, movie
+detail, the 12x18 seat map, a seat turning locked and then booked in the other context (over the seat
+WebSocket), sign-in through the UI, checkout with the dev gateway, the booking in "My bookings" and its
+ticket download. Debian's Chromium only (never a downloaded browser build); the frontend is built first
+only when frontend/dist is missing (`make test` builds it before pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+
+from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.factories import make_movie, make_showtime, make_user
+from tests.realtime.helpers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = ROOT / "frontend"
+DIST = FRONTEND / "dist"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOT = Path(tempfile.gettempdir()) / "cineverse-seatmap.png"
+PASSWORD = "correct horse battery"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM} (make browser installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def frontend_dist() -> Path:
+    """frontend/dist, built here only when it is missing."""
+    if not (DIST / "index.html").is_file():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to build the frontend"
+        if not (FRONTEND / "node_modules").is_dir():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
+        subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True)
+    assert (DIST / "index.html").is_file()
+    return DIST
+
+
+@pytest.fixture()
+def server(app: Flask, frontend_dist: Path, tmp_path: Path) -> Iterator[str]:
+    """`gunicorn wsgi:app` on a free loopback port serving the API and the built frontend."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_EAGER": "true",
+           "TICKETS_DIR": str(tmp_path / "tickets"), "FRONTEND_DIST": str(frontend_dist),
+           "PAYMENT_GATEWAY": "dev", "SECRET_KEY": secrets.token_hex(16), "JWT_SECRET_KEY": secrets.token_hex(32),
+           "LOG_LEVEL": "WARNING"}
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--worker-class", "gthread", "--threads", "50", "--timeout", "60", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/api/health", timeout=5).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"gunicorn did not start: {log.read()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.seek(0)
+        errors = log.read()
+        log.close()
+        if "Traceback" in errors:
+            print(errors[-5000:])  # shown on failure
+
+
+@pytest.fixture()
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
+    form = page.get_by_role("form", name="Sign in with email and password")
+    form.get_by_label("Email", exact=True).fill(email)
+    form.get_by_label("Password", exact=True).fill(PASSWORD)
+    form.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    with app.app_context():
+        movie = make_movie(title="Starlight Harbour", genre="Sci-Fi", language="English", duration_min=131)
+        make_movie(title="Quiet Village", genre="Drama", language="Hindi")
+        showtime = make_showtime(movie=movie, city="Pune", theatre_name="Orbit Cinemas")
+        buyer = make_user(email="buyer@example.com", name="Asha Buyer", password=PASSWORD)
+        make_user(email="watcher@example.com", name="Ravi Watcher", password=PASSWORD)
+        showtime_id, buyer_email = showtime.id, buyer.email
+
+    buyer_ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    watcher_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = buyer_ctx.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    try:
+        # movie list, filtered by genre and by the title search
+        page.goto(server + "/")
+        cards = page.get_by_test_id("movie-card")
+        expect(cards).to_have_count(2)
+        page.get_by_label("Genre").select_option("Sci-Fi")
+        expect(cards).to_have_count(1)
+        expect(cards.first).to_contain_text("Starlight Harbour")
+        page.get_by_label("City").select_option("Pune")
+        page.get_by_role("searchbox", name="Search movies by title").fill("starlight")
+        page.get_by_role("button", name="Search").click()
+        expect(page).to_have_url(re.compile(r"q=starlight.*|genre=Sci-Fi"))
+        assert "q=starlight" in page.url and "genre=Sci-Fi" in page.url and "city=Pune" in page.url
+        expect(cards).to_have_count(1)
+
+        # movie detail -> its showtime
+        cards.first.click()
+        expect(page.get_by_role("heading", name="Starlight Harbour")).to_be_visible()
+        expect(page.get_by_text("Orbit Cinemas")).to_be_visible()
+        page.get_by_test_id("showtime-link").first.click()
+        expect(page).to_have_url(f"{server}/showtimes/{showtime_id}")
+        expect(page.get_by_test_id("live-status")).to_have_attribute("data-status", "live")
+        seats = page.locator("[data-seat]")
+        expect(seats).to_have_count(216)
+        expect(page.get_by_test_id("available-count")).to_have_text("216")
+
+        # another signed-in user watches the same seat map
+        watcher = watcher_ctx.new_page()
+        watcher.goto(f"{server}/signin?next=/showtimes/{showtime_id}")
+        sign_in(watcher, "watcher@example.com")
+        expect(watcher).to_have_url(f"{server}/showtimes/{showtime_id}")
+        expect(watcher.get_by_test_id("live-status")).to_have_attribute("data-status", "live")
+        watched_seat = watcher.locator('[data-seat="E7"]')
+        expect(watched_seat).to_have_attribute("data-status", "available")
+
+        # choosing a seat signed out asks to sign in, then comes back to the seat map
+        page.locator('[data-seat="E7"]').click()
+        expect(page).to_have_url(re.compile(r"/signin\?next="))
+        sign_in(page, buyer_email)
+        expect(page).to_have_url(f"{server}/showtimes/{showtime_id}")
+        expect(page.get_by_test_id("user-name")).to_have_text("Hi, Asha")
+        expect(page.get_by_test_id("live-status")).to_have_attribute("data-status", "live")
+
+        page.locator('[data-seat="E7"]').click()
+        expect(page.locator('[data-seat="E7"]')).to_have_attribute("data-status", "mine")
+        expect(page.get_by_test_id("held-seats")).to_have_text("E7")
+        expect(page.get_by_test_id("hold-countdown")).to_have_text(re.compile(r"^\d+:\d\d$"))
+        # the other context sees it locked, live over the WebSocket (it never reloads)
+        expect(watched_seat).to_have_attribute("data-status", "locked", timeout=10_000)
+        expect(watched_seat).to_have_attribute("aria-label", re.compile("held by someone else"))
+
+        # a seat someone else holds cannot be chosen
+        watcher.locator('[data-seat="E8"]').click()
+        expect(watcher.locator('[data-seat="E8"]')).to_have_attribute("data-status", "mine")
+        expect(page.locator('[data-seat="E8"]')).to_have_attribute("data-status", "locked", timeout=10_000)
+        expect(page.locator('[data-seat="E8"]')).to_have_attribute("aria-disabled", "true")
+        # ...and releasing gives it back to everyone
+        watcher.get_by_role("button", name="Release").click()
+        expect(page.locator('[data-seat="E8"]')).to_have_attribute("data-status", "available", timeout=10_000)
+
+        page.get_by_test_id("hold-panel").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+        # checkout with the dev gateway: the server's amount, pay, booking reference
+        page.get_by_role("button", name="Proceed to checkout").click()
+        expect(page).to_have_url(f"{server}/checkout/{showtime_id}?seats=E7")
+        expect(page.get_by_test_id("order-amount")).to_have_text("₹200")
+        page.get_by_role("button", name="Pay (test gateway)").click()
+        confirmation = page.get_by_test_id("booking-confirmation")
+        expect(confirmation).to_be_visible(timeout=15_000)
+        reference = page.get_by_test_id("booking-reference").inner_text().strip()
+        assert reference
+        expect(confirmation).to_contain_text("E7")
+
+        # the watcher sees the seat booked, still live
+        expect(watched_seat).to_have_attribute("data-status", "booked", timeout=10_000)
+
+        # the ticket downloads (202 "rendering" is retried by the client)
+        with page.expect_download(timeout=30_000) as download_info:
+            page.get_by_role("button", name=f"Download ticket {reference}").click()
+        download = download_info.value
+        assert download.suggested_filename == f"cineverse-ticket-{reference}.pdf"
+        assert Path(download.path()).read_bytes().startswith(b"%PDF")
+
+        # my bookings lists it with its reference
+        page.get_by_role("link", name="My bookings").click()
+        booking = page.get_by_test_id("booking-card").filter(has_text=reference)
+        expect(booking).to_be_visible()
+        expect(booking).to_contain_text("Starlight Harbour")
+        expect(booking).to_contain_text("E7")
+        assert not page_errors, page_errors
+    finally:
+        buyer_ctx.close()
+        watcher_ctx.close()
