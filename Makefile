@@ -68,6 +68,7 @@ run-stack: venv frontend
 # ---- checks -------------------------------------------------------------------------------------
 test: services venv-dev frontend
 	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory browser; fi
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv-dev

@@ -193,8 +193,9 @@ def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> Non
         watcher.get_by_role("button", name="Release").click()
         expect(page.locator('[data-seat="E8"]')).to_have_attribute("data-status", "available", timeout=10_000)
 
-        page.get_by_test_id("hold-panel").scroll_into_view_if_needed()
+        page.set_viewport_size({"width": 1280, "height": 1240})  # the whole map, hold bar below it
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         # checkout with the dev gateway: the server's amount, pay, booking reference
         page.get_by_role("button", name="Proceed to checkout").click()
