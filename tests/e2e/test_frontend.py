@@ -210,6 +210,9 @@ def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> Non
 
         # the watcher sees the seat booked, still live
         expect(watched_seat).to_have_attribute("data-status", "booked", timeout=10_000)
+        page.screenshot(path=str(SCREENSHOT.with_name("cineverse-confirmation.png")))
+        watcher.set_viewport_size({"width": 390, "height": 844})  # a phone still gets the whole map (scrolls)
+        watcher.screenshot(path=str(SCREENSHOT.with_name("cineverse-seatmap-phone.png")))
 
         # the ticket downloads (202 "rendering" is retried by the client)
         with page.expect_download(timeout=30_000) as download_info:
@@ -224,6 +227,7 @@ def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> Non
         expect(booking).to_be_visible()
         expect(booking).to_contain_text("Starlight Harbour")
         expect(booking).to_contain_text("E7")
+        page.screenshot(path=str(SCREENSHOT.with_name("cineverse-bookings.png")))
         assert not page_errors, page_errors
     finally:
         buyer_ctx.close()

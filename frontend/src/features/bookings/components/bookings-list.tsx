@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { Link } from "react-router";
 
-import { Alert, Badge, Button, Card, PageSpinner, Pagination } from "@/components/ui";
+import { Alert, Button, Card, PageSpinner, Pagination } from "@/components/ui";
 import { errorMessage } from "@/lib/api-client";
 import { formatDateTime, formatMoney } from "@/lib/format";
 
@@ -33,7 +33,8 @@ function BookingCard({ booking }: { booking: Booking }) {
             {s ? <Link to={`/movies/${s.movie.id}`} className="hover:text-gold-300">{s.movie.title}</Link>
               : `Showtime #${booking.showtime_id}`}
           </h3>
-          <Badge className={stateTone[state] ?? ""}>{state.replace(/_/g, " ")}</Badge>
+          <span className={`inline-flex items-center rounded-full px-2.5 py-0.5 text-xs font-medium ring-1 ${
+            stateTone[state] ?? "bg-ink-800 text-slate-300 ring-ink-600"}`}>{state.replace(/_/g, " ")}</span>
         </div>
         {s && <p className="text-sm text-slate-400">{s.theatre.name}, {s.theatre.city} · {s.screen.name} · {formatDateTime(s.starts_at)}</p>}
         <p className="text-sm text-slate-300">

@@ -54,6 +54,7 @@ export function SeatPicker({ showtimeId, onNeedSignIn, onCheckout }: Props) {
           </div>
         </Alert>
       )}
+      <p className="text-xs text-slate-500 md:hidden">Swipe sideways to see every seat.</p>
       <Card className="p-4 sm:p-6">
         <SeatGrid layout={live.layout} seats={seats} held={live.held} pending={live.pending}
                   onSelect={(id) => {
