@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from celery import Celery, Task
@@ -150,6 +150,11 @@ def celery_init_app(app: Flask) -> Celery:
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:  # db.Model is made at run time; to type checkers it is the declarative Base
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(compare_type=True, render_as_batch=True)
 jwt = CachingJWTManager()  # full token check once per token, revocation every request
 sock = Sock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, current_app, request, send_file
+from flask import Response, jsonify, request, send_file
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
@@ -176,7 +176,7 @@ def ticket_pdf(booking_id: int) -> Response:
         refreshed = db.session.get(type(booking), booking.id)
         path = tickets.ticket_file(refreshed) if refreshed is not None else None
     if path is None:
-        response = current_app.json.response({"status": "rendering", "booking_id": booking.id})
+        response = jsonify({"status": "rendering", "booking_id": booking.id})
         response.status_code = 202
         response.headers["Retry-After"] = "2"
         return response

@@ -36,7 +36,7 @@ class AccountsBlueprint(Blueprint):
 
 blp = AccountsBlueprint("users", __name__, url_prefix="/api/user", description="Sign-up, login and sessions")
 
-_SECURITY = [{"bearerAuth": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _limit(setting: str):  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def _body_email() -> str:
     """Per-address key: the (normalised) email in the JSON or form body."""
     data = request.get_json(silent=True) if request.is_json else request.form
     value = None
-    if hasattr(data, "get"):
+    if data is not None and hasattr(data, "get"):
         value = data.get("email") or data.get("username")
     if not isinstance(value, str) or not value.strip():
         return "address:-"

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models._types import UTCDateTime, enum_column, utcnow
 
 
@@ -23,7 +23,7 @@ class Role(str, enum.Enum):
         return self in (Role.ADMIN, Role.SUPERADMIN)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +40,7 @@ class User(db.Model):
         return self.role.is_staff
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """A JWT revoked before its expiry (logout, refresh rotation); checked through a Redis cache."""
 
     __tablename__ = "revoked_tokens"
@@ -53,7 +53,7 @@ class RevokedToken(db.Model):
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     """Who changed what, and when: one row per staff write."""
 
     __tablename__ = "audit_log"

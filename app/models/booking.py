@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models._types import UTCDateTime, enum_column, utcnow
 
 
@@ -23,7 +23,7 @@ class OrderState(str, enum.Enum):
     REFUNDED = "refunded"
 
 
-class Order(db.Model):
+class Order(Model):
     __tablename__ = "orders"
     __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
 
@@ -48,7 +48,7 @@ class BookingState(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class Booking(db.Model):
+class Booking(Model):
     __tablename__ = "bookings"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models._types import UTCDateTime, enum_column, utcnow
 
 
-class Movie(db.Model):
+class Movie(Model):
     __tablename__ = "movies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,7 +31,7 @@ class Movie(db.Model):
     showtimes: Mapped[list[Showtime]] = relationship(back_populates="movie")
 
 
-class Theatre(db.Model):
+class Theatre(Model):
     __tablename__ = "theatres"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,7 +43,7 @@ class Theatre(db.Model):
     screens: Mapped[list[Screen]] = relationship(back_populates="theatre", order_by="Screen.id")
 
 
-class Screen(db.Model):
+class Screen(Model):
     """A screen and its seat layout, kept as data (see app.services.layouts)."""
 
     __tablename__ = "screens"
@@ -62,7 +62,7 @@ class ShowtimeStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class Showtime(db.Model):
+class Showtime(Model):
     __tablename__ = "showtimes"
     __table_args__ = (sa.Index("ix_showtimes_screen_starts", "screen_id", "starts_at"),)
 

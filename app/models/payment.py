@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models._types import UTCDateTime, enum_column, utcnow
 
 
@@ -19,7 +19,7 @@ class PaymentState(str, enum.Enum):
     REFUNDED = "refunded"
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +38,7 @@ class RefundState(str, enum.Enum):
     FAILED = "failed"
 
 
-class Refund(db.Model):
+class Refund(Model):
     __tablename__ = "refunds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +50,7 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(Model):
     """A gateway webhook, stored once per event id before it is processed by a worker."""
 
     __tablename__ = "webhook_events"

@@ -7,7 +7,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models._types import enum_column
 
 
@@ -17,7 +17,7 @@ class SeatState(str, enum.Enum):
     BLOCKED = "blocked"  # taken out of sale by staff (broken seat, house seat)
 
 
-class ShowtimeSeat(db.Model):
+class ShowtimeSeat(Model):
     """A seat of one showtime. The unique (showtime, label) row plus the conditional update of
     `state` from available to booked is the database's guarantee that a seat is sold once."""
 

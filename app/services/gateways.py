@@ -307,7 +307,7 @@ class DevGateway(PaymentGateway):
                   "notes": json.dumps({str(k): str(v) for k, v in (notes or {}).items()}),
                   "created_at": int(time.time())}
         pipe = self.redis.pipeline()
-        pipe.hset(self._order_key(order_id), mapping=record)
+        pipe.hset(self._order_key(order_id), mapping=record)  # type: ignore[arg-type]  # redis-py's key type is invariant
         pipe.expire(self._order_key(order_id), DEV_RECORD_TTL_S)
         pipe.execute()
         log.info("dev order %s created for receipt %s (%s paise)", order_id, receipt, amount_paise)

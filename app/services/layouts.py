@@ -41,6 +41,7 @@ def validate_layout(layout: dict[str, Any]) -> dict[str, Any]:
         errors["sections"] = "a non-empty list of sections"
     if errors:
         raise ValidationError("The seat layout is not valid.", details={"fields": errors})
+    assert isinstance(sections, list) and isinstance(rows, list)  # checked above
     covered: list[str] = []
     for section in sections:
         if not isinstance(section, dict) or not isinstance(section.get("name"), str) \

@@ -112,7 +112,7 @@ def validate_locks(user_id: int, showtime_id: int, seat_ids: list[str]) -> dict[
     found = {h.seat_id: h for h in holds.inspect(showtime_id, labels)}
     mine = [s for s in labels if found[s].holder_id == str(user_id)]
     missing = [s for s in labels if s not in mine]
-    expiry = min((found[s].expires_at for s in mine if found[s].expires_at), default=None)
+    expiry = min((e for s in mine if (e := found[s].expires_at) is not None), default=None)
     return {"valid": not missing, "showtime_id": showtime_id, "seat_ids": mine, "missing": missing,
             "expires_at": expiry if not missing else None}
 
@@ -250,7 +250,7 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
                       currency=order.currency, state=BookingState.CONFIRMED)
     db.session.add(booking)
     db.session.flush()
-    updated = db.session.execute(
+    updated: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         sa.update(ShowtimeSeat)
         .where(ShowtimeSeat.showtime_id == order.showtime_id,  # names the showtime for seatcache
                ShowtimeSeat.id.in_([s.id for s in seats]), ShowtimeSeat.state == SeatState.AVAILABLE)

@@ -136,7 +136,7 @@ def verify_code(address: str, code: str) -> str:
     if stored is None:
         raise OtpExpired()
     candidate = _digest(address, code)
-    if hmac.compare_digest(candidate, stored):
+    if hmac.compare_digest(candidate, str(stored)):
         if redis.eval(_CONSUME, 1, key, stored) == 1:
             return address
         raise OtpExpired()  # a concurrent request used it first

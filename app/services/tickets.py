@@ -78,7 +78,7 @@ def format_amount(paise: int, currency: str = "INR") -> str:
     digits = str(rupees)
     if currency == "INR" and len(digits) > 3:
         head, tail = digits[:-3], digits[-3:]
-        groups = []
+        groups: list[str] = []
         while len(head) > 2:
             groups.insert(0, head[-2:])
             head = head[:-2]
