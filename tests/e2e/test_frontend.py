@@ -14,19 +14,16 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from flask import Flask
 
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.factories import make_movie, make_showtime, make_user
-from tests.realtime.helpers import free_port
+from tests.processes import gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -37,10 +34,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOT = Path(tempfile.gettempdir()) / "cineverse-seatmap.png"
 PASSWORD = "correct horse battery"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM} (make browser installs it)"),
-]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_installed() -> None:
+    """A missing browser fails the run (`make test` installs Debian's Chromium); it never skips."""
+    assert Path(CHROMIUM).is_file(), f"no Chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
 
 
 @pytest.fixture(scope="module")
@@ -59,43 +59,12 @@ def frontend_dist() -> Path:
 @pytest.fixture()
 def server(app: Flask, frontend_dist: Path, tmp_path: Path) -> Iterator[str]:
     """`gunicorn wsgi:app` on a free loopback port serving the API and the built frontend."""
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_EAGER": "true",
            "TICKETS_DIR": str(tmp_path / "tickets"), "FRONTEND_DIST": str(frontend_dist),
            "PAYMENT_GATEWAY": "dev", "SECRET_KEY": secrets.token_hex(16), "JWT_SECRET_KEY": secrets.token_hex(32),
            "LOG_LEVEL": "WARNING"}
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--worker-class", "gthread", "--threads", "50", "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/api/health", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"gunicorn did not start: {log.read()[-3000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.seek(0)
-        errors = log.read()
-        log.close()
-        if "Traceback" in errors:
-            print(errors[-5000:])  # shown on failure
+    with gunicorn(env, "--workers", "1", "--worker-class", "gthread", "--threads", "50", "--timeout", "60") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture()

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
 import websocket
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.processes import gunicorn
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -44,37 +35,12 @@ def serve_in_thread(app: Flask) -> Iterator[int]:
 @contextmanager
 def gunicorn_process(database_url: str, redis_url: str, threads: int = 20) -> Iterator[int]:
     """`gunicorn wsgi:app` (the production entry point, gthread) in its own process; yields the port."""
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_EAGER": "false",
            "SECRET_KEY": os.environ["SECRET_KEY"], "JWT_SECRET_KEY": os.environ["JWT_SECRET_KEY"],
            "LOG_LEVEL": "WARNING"}
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"gunicorn did not start: {log.read()[-3000:]}")
-            time.sleep(0.2)
+    with gunicorn(env, "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
+                  "--timeout", "60") as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
 
 
 def connect(port: int, showtime_id: int, token: str | None = None, timeout: float = 5.0) -> websocket.WebSocket:

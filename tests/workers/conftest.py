@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
@@ -48,12 +49,7 @@ def start_worker(log_path: Path, settings: dict[str, str]) -> subprocess.Popen[b
 
 
 def stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    stop_process(proc, timeout=20)
 
 
 @pytest.fixture(scope="module")
