@@ -133,6 +133,8 @@ class Config:
         self.SEAT_CACHE_TTL_S = _int("SEAT_CACHE_TTL_S", 30, 1, 3600)
         # How often a user may renew a showtime's holds before having to release and lock again.
         self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
+        # Seconds between keep-alive pings on an idle seat WebSocket (proxies drop silent connections).
+        self.WS_HEARTBEAT_S = _int("WS_HEARTBEAT_S", 25, 5, 300)
 
         self.PAYMENT_GATEWAY = (_env("PAYMENT_GATEWAY", "dev") or "dev").lower()
         if self.PAYMENT_GATEWAY not in {"dev", "razorpay"}:
