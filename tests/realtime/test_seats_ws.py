@@ -118,7 +118,7 @@ def _raw_handshake(port: int, showtime_id: int) -> socket.socket:
     return sock
 
 
-def next_ping(ws, timeout: float = 5.0) -> None:
+def next_ping(ws, timeout: float = 15.0) -> None:
     """Read frames until a ping arrives (text frames such as a re-sync may come first); fail on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -135,12 +135,12 @@ def test_heartbeat_pings_and_silent_clients_are_dropped(ctx):
         with serve_in_thread(heartbeat_app) as port:
             ws = connect(port, showtime.id)
             receive(ws)
-            ws.settimeout(3)
+            ws.settimeout(15)
             next_ping(ws)  # answered with a pong by the client
             silent = _raw_handshake(port, showtime.id)
             hub = get_hub(heartbeat_app)
-            wait_for(lambda: len(hub.clients(showtime.id)) == 2)
-            wait_for(lambda: len(hub.clients(showtime.id)) == 1, timeout=5)  # the silent one is closed
+            wait_for(lambda: len(hub.clients(showtime.id)) == 2, timeout=15)
+            wait_for(lambda: len(hub.clients(showtime.id)) == 1, timeout=15)  # the silent one is closed
             next_ping(ws)  # the answering client stays
             ws.close()
             silent.close()
