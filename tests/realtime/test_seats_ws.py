@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -118,16 +119,6 @@ def _raw_handshake(port: int, showtime_id: int) -> socket.socket:
     return sock
 
 
-def next_ping(ws, timeout: float = 15.0) -> None:
-    """Read frames until a ping arrives (text frames such as a re-sync may come first); fail on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        opcode, _frame = ws.recv_data_frame(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_PING:
-            return
-    raise AssertionError("no ping within the heartbeat window")
-
-
 def test_heartbeat_pings_and_silent_clients_are_dropped(ctx):
     heartbeat_app = make_test_app(WS_HEARTBEAT_S=0.4)
     showtime = make_showtime()
@@ -136,14 +127,32 @@ def test_heartbeat_pings_and_silent_clients_are_dropped(ctx):
             ws = connect(port, showtime.id)
             receive(ws)
             ws.settimeout(15)
-            next_ping(ws)  # answered with a pong by the client
+            pings: list[float] = []
+            stop = threading.Event()
+
+            def answer_pings() -> None:  # websocket-client answers a ping only while it reads
+                while not stop.is_set():
+                    try:
+                        opcode, _frame = ws.recv_data_frame(control_frame=True)
+                    except (websocket.WebSocketException, OSError):
+                        return
+                    if opcode == websocket.ABNF.OPCODE_PING:
+                        pings.append(time.monotonic())
+
+            reader = threading.Thread(target=answer_pings, daemon=True)
+            reader.start()
+            wait_for(lambda: pings, timeout=15)  # the server pings an idle client
             silent = _raw_handshake(port, showtime.id)
             hub = get_hub(heartbeat_app)
             wait_for(lambda: len(hub.clients(showtime.id)) == 2, timeout=15)
             wait_for(lambda: len(hub.clients(showtime.id)) == 1, timeout=15)  # the silent one is closed
-            next_ping(ws)  # the answering client stays
+            seen = len(pings)
+            wait_for(lambda: len(pings) > seen + 1, timeout=15)  # the answering client stays, still pinged
+            assert len(hub.clients(showtime.id)) == 1 and reader.is_alive()
+            stop.set()
             ws.close()
             silent.close()
+            reader.join(5)
     finally:
         get_hub(heartbeat_app).stop()
         with heartbeat_app.app_context():
