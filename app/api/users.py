@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
+from app.api.auth import staff_required
 from app.extensions import limiter
 from app.schemas.accounts import (
     LoginSchema,
@@ -19,11 +20,13 @@ from app.schemas.accounts import (
     RegistrationTokenSchema,
     SendOtpSchema,
     TokenSchema,
+    UserFilterArgs,
+    UserPage,
     UserSchema,
     VerifyOtpSchema,
 )
 from app.schemas.common import ErrorBody
-from app.services import auth, otp
+from app.services import auth, otp, staff
 from app.services.uow import transaction
 
 
@@ -162,3 +165,16 @@ def refresh(_body: dict[str, Any]) -> dict[str, Any]:
 def me() -> Any:
     """The signed-in user."""
     return auth.user_from_identity(get_jwt_identity())
+
+
+@blp.route("/users")
+@staff_required()
+@blp.doc(security=_SECURITY, tags=["admin"])
+@blp.arguments(UserFilterArgs, location="query", error_status_code=422)
+@blp.response(200, UserPage)
+@_errors(e401="unauthorized, invalid_token, token_expired, token_revoked, account_inactive",
+         e403="staff_only", e422="validation_error")
+def list_users(args: dict[str, Any]) -> dict[str, Any]:
+    """Users, for staff only: the same list as GET /api/admin/users (the accounts issue names this path)."""
+    items, total = staff.list_users(args["page"], args["per_page"], q=args.get("q"), role=args.get("role"))
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}

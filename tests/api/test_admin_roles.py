@@ -20,7 +20,9 @@ INVALID_BODY = {"json": {"no_such_field": "x" * 10_000, "title": 12, "role": "su
 def _staff_rules(app):
     rules = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/admin"):
+        view = app.view_functions[rule.endpoint]
+        # every route under /api/admin, and any other route that declares itself staff-only
+        if not rule.rule.startswith("/api/admin") and not hasattr(view, "required_role"):
             continue
         path = re.sub(r"<int:[^>]+>", "999999", rule.rule)
         path = re.sub(r"<[^>]+>", "nothing-here", path)
@@ -114,11 +116,15 @@ def test_non_staff_learn_nothing_about_existing_rows(client, ctx):
 
 def test_every_staff_route_is_tagged_admin_and_secured_in_openapi(app, client):
     spec = client.get("/api/openapi.json").get_json()
-    staff_paths = {p: ops for p, ops in spec["paths"].items() if p.startswith("/api/admin")}
+    marked = {re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()
+              if hasattr(app.view_functions[rule.endpoint], "required_role")}
+    staff_paths = {p: ops for p, ops in spec["paths"].items() if p.startswith("/api/admin") or p in marked}
     documented = {(method.upper(), path) for path, ops in staff_paths.items() for method in ops
                   if method in ("get", "post", "put", "patch", "delete")}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/admin"):
+        view = app.view_functions[rule.endpoint]
+        # every route under /api/admin, and any other route that declares itself staff-only
+        if not rule.rule.startswith("/api/admin") and not hasattr(view, "required_role"):
             continue
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -140,3 +146,15 @@ def test_roles_granted_through_the_api_are_only_user_and_admin(client, ctx, role
     assert response.status_code == 422
     db.session.refresh(target)
     assert target.role is Role.USER
+
+
+def test_user_list_under_the_accounts_prefix_is_staff_only(client, ctx):
+    from app.models import Role as _Role
+    from tests.factories import auth_headers as _headers
+    from tests.factories import make_user as _make_user
+
+    admin, user = _make_user(role=_Role.ADMIN), _make_user()
+    assert client.get("/api/user/users").status_code == 401
+    assert client.get("/api/user/users", headers=_headers(user)).status_code == 403
+    body = client.get("/api/user/users", headers=_headers(admin)).get_json()
+    assert body["total"] == 2 and {u["email"] for u in body["items"]} == {admin.email, user.email}
