@@ -13,6 +13,11 @@ decode, which raises the usual errors. What it leaves alone:
 - it is only used for the plain header decode: not with a CSRF value, not for `allow_expired`, and not
   when the app installs its own `decode_key_loader` (keys could then differ per token);
 - each app has its own cache (its own secret); a secret change means a new app, hence a new cache.
+
+After the decode, flask-jwt-extended's view decorator parses the token's header once more, unverified
+(`get_unverified_jwt_headers`, PyJWT again). `init_app` points the decorator's module at a version that
+remembers the header per exact token string: the header is a pure function of that string, and the
+decorator only asks for it after the token passed the decode, so the map holds verified tokens only.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import threading
 import time
 from typing import Any
 
-from flask import current_app
+import flask_jwt_extended.view_decorators as view_decorators
+from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
+from flask_jwt_extended.utils import get_unverified_jwt_headers
 
 DEFAULT_SIZE = 4096
 
@@ -61,8 +68,25 @@ def _still_valid(claims: dict[str, Any], leeway: float) -> bool:
     return iat is None or iat <= now + leeway
 
 
+_headers = _Cache(DEFAULT_SIZE)
+
+
+def cached_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
+    """flask_jwt_extended.utils.get_unverified_jwt_headers, remembered per token string (see above)."""
+    header = _headers.get(encoded_token)
+    if header is None:
+        header = get_unverified_jwt_headers(encoded_token)
+        _headers.put(encoded_token, dict(header))
+        return header
+    return dict(header)
+
+
 class CachingJWTManager(JWTManager):
     """JWTManager whose token decode is served from a bounded cache of tokens it already verified."""
+
+    def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
+        super().init_app(app, add_context_processor)
+        view_decorators.get_unverified_jwt_headers = cached_unverified_jwt_headers  # type: ignore[assignment]
 
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None,
                                 allow_expired: bool = False) -> dict:

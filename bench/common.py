@@ -38,7 +38,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def server_env() -> dict[str, str]:
     return {**os.environ, **SECRETS, "DATABASE_URL": BENCH_DATABASE_URL, "REDIS_URL": BENCH_REDIS_URL,
-            "CELERY_EAGER": "false", "LOG_LEVEL": "WARNING", "CINEVERSE_ENV": "development"}
+            "CELERY_EAGER": "false", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+            "CINEVERSE_ENV": "development"}
 
 
 def prepare(users: int = 64) -> dict:

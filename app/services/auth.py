@@ -13,18 +13,20 @@ it cannot pass for an access token; it is single use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt as pyjwt
 import redis.exceptions
 import sqlalchemy as sa
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, g, has_request_context, jsonify, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
 from app.extensions import db, get_redis, jwt, limiter
 from app.models import RevokedToken, Role, User
+from app.services.holds import GuardRefused
 from app.services.otp import normalize_email
 from app.services.passwords import hash_password, verify_password
 
@@ -235,6 +238,84 @@ def is_token_revoked(jti: str) -> bool:
         return db.session.scalar(sa.select(RevokedToken.id).where(RevokedToken.jti == jti)) is not None
 
 
+# A view whose single Redis step can check the token's revocation itself (the hold scripts take guard
+# keys) is marked with `revocation_checked_in_step`; for it the blocklist loader leaves the check pending
+# instead of making a round trip of its own, and the view runs its step through `with_revocation_guard`.
+# Every other way out of a marked view (a validation error before the step, Redis down, a path that never
+# reached the step) gets the usual check before its response leaves, so a revoked token gets 401 exactly
+# as on every other route.
+_PENDING = "cineverse_revocation_pending"
+_MARK = "_cineverse_revocation_in_step"
+T = TypeVar("T")
+
+
+def _revoked_error(payload: dict[str, Any]) -> Unauthorized:
+    return Unauthorized("The token was revoked.", code="token_revoked", details={"token_type": payload.get("type")})
+
+
+def _defer_revocation_check(payload: dict[str, Any]) -> bool:
+    """True (and the check left pending) when the current request's view checks revocation in its step."""
+    if not has_request_context() or request.endpoint is None:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, _MARK, False):
+        return False
+    g.setdefault(_PENDING, payload)
+    return True
+
+
+def _check_pending_revocation() -> None:
+    payload = g.pop(_PENDING, None)
+    if payload is not None and is_token_revoked(str(payload["jti"])):
+        raise _revoked_error(payload)
+
+
+def revocation_checked_in_step(view: Callable[..., T]) -> Callable[..., T]:
+    """Mark a JWT-protected view (put it right under the route decorator) whose Redis step checks the
+    token's revocation through `with_revocation_guard`, saving the blocklist lookup's round trip."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        g.pop(_PENDING, None)  # tests may share one app context (and g) between requests
+        try:
+            response = view(*args, **kwargs)
+        except Exception as exc:
+            try:
+                _check_pending_revocation()
+            except Unauthorized as revoked:
+                raise revoked from exc
+            raise
+        _check_pending_revocation()  # a path that never reached the step: checked all the same
+        return response
+
+    setattr(wrapper, _MARK, True)
+    return wrapper
+
+
+def with_revocation_guard(step: Callable[[Sequence[str]], T]) -> T:
+    """Run step(guard) inside a `revocation_checked_in_step` view: guard is the token's revocation key
+    (must not exist) and the revocation mirror's warm marker (must exist), which the hold scripts check
+    before changing anything (holds.GuardRefused). An empty guard when the token was checked already.
+
+    Raises Unauthorized `token_revoked`. A cold mirror (no warm marker, e.g. after a Redis restart) gets
+    the full check, which rebuilds it, and the step runs once more without the guard.
+    """
+    payload = g.pop(_PENDING, None)
+    if payload is None:
+        return step(())
+    jti = str(payload["jti"])
+    try:
+        return step((_revoked_key(jti), _warm_key()))
+    except GuardRefused as exc:
+        if exc.present or is_token_revoked(jti):
+            raise _revoked_error(payload) from exc
+        return step(())
+    except Exception as exc:  # the step may have failed before its script ran (bad seats, Redis down)
+        if is_token_revoked(jti):
+            raise _revoked_error(payload) from exc
+        raise
+
+
 def purge_expired_revocations() -> int:
     """Delete revocation rows of tokens that have expired anyway (flushes, never commits)."""
     result = db.session.execute(sa.delete(RevokedToken).where(RevokedToken.expires_at < datetime.now(timezone.utc)))
@@ -257,6 +338,8 @@ def init_auth(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _blocked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        if _defer_revocation_check(payload):
+            return False
         return is_token_revoked(str(payload["jti"]))
 
     @jwt.unauthorized_loader
@@ -274,8 +357,7 @@ def init_auth(app: Flask) -> None:
 
     @jwt.revoked_token_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("The token was revoked.", code="token_revoked",
-                                   details={"token_type": payload.get("type")}))
+        return _error(_revoked_error(payload))
 
     @jwt.user_lookup_error_loader
     def _no_user(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]

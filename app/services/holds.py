@@ -104,12 +104,17 @@ local expires = now + ttl
 local labels = {}
 for i = 1, n do
   local label = ARGV[6 + i]
-  redis.call('SET', KEYS[7 + i], uid, 'PX', ttl)
-  redis.call('ZADD', KEYS[1], expires, label)
-  redis.call('ZADD', KEYS[2], expires, label .. '|' .. uid)
+  -- a seat still held here is the caller's own (others' were refused above): re-locking renews it but
+  -- never shortens it (an order may have stretched it over its payment window)
+  local keep = redis.call('PTTL', KEYS[7 + i])
+  if keep < ttl then keep = ttl end
+  if i == 1 or now + keep < expires then expires = now + keep end
+  redis.call('SET', KEYS[7 + i], uid, 'PX', keep)
+  redis.call('ZADD', KEYS[1], now + keep, label)
+  redis.call('ZADD', KEYS[2], now + keep, label .. '|' .. uid)
   labels[#labels + 1] = label
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 redis.call('ZADD', KEYS[3], 'LT', expires, sid)
 local version = publish(KEYS[4], channel, 'seat_locked', sid, labels)
 return {1, expires, now, version, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
@@ -157,15 +162,24 @@ for i = 1, n do
 end
 if #others > 0 or #missing > 0 then return {0, others, missing} end
 local now = now_ms()
-local expires = now + ttl
+-- an extension never shortens a hold (an order may have stretched it over its payment window), so
+-- expiry scores only grow and the showtime index, which may point early, never points late
+local earliest, latest = nil, now + ttl
 for i = 1, n do
   local label = ARGV[2 + i]
-  redis.call('PEXPIRE', KEYS[2 + i], ttl)
+  local left = redis.call('PTTL', KEYS[2 + i])
+  if left < ttl then
+    redis.call('PEXPIRE', KEYS[2 + i], ttl)
+    left = ttl
+  end
+  local expires = now + left
+  if earliest == nil or expires < earliest then earliest = expires end
+  if expires > latest then latest = expires end
   redis.call('ZADD', KEYS[1], expires, label)
   redis.call('ZADD', KEYS[2], expires, label .. '|' .. uid)
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return {1, expires, now, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
+if redis.call('PTTL', KEYS[1]) < latest - now then redis.call('PEXPIRE', KEYS[1], latest - now) end
+return {1, earliest, now, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 """
 
 # KEYS: version, seat keys...   ARGV: none. Holder and TTL of the given seats, with the current version.
@@ -235,8 +249,20 @@ for i = 4, #ARGV do labels[#labels + 1] = ARGV[i] end
 return publish(KEYS[1], ARGV[1], ARGV[2], ARGV[3], labels)
 """
 
+# A caller's precondition checked in the same step as a lock or release, so that it costs no round trip of
+# its own (app.services.auth passes the token's revocation keys this way): KEYS[1] must not exist, KEYS[2]
+# must exist; both are removed from KEYS before the script proper runs, so its indices are unchanged.
+_LUA_GUARD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-7} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {-8} end
+table.remove(KEYS, 1)
+table.remove(KEYS, 1)
+"""
+GUARD_PRESENT, GUARD_MISSING = -7, -8
+
 _SOURCES = {"lock": _LUA_LOCK, "seat_fill": seatcache.LUA_FILL, "release": _LUA_RELEASE, "extend": _LUA_EXTEND,
-            "inspect": _LUA_INSPECT, "snapshot": _LUA_SNAPSHOT, "sweep": _LUA_SWEEP, "event": _LUA_EVENT}
+            "inspect": _LUA_INSPECT, "snapshot": _LUA_SNAPSHOT, "sweep": _LUA_SWEEP, "event": _LUA_EVENT,
+            "lock_guarded": _LUA_GUARD + _LUA_LOCK, "release_guarded": _LUA_GUARD + _LUA_RELEASE}
 _scripts: dict[str, Script] = {}
 
 EVENT_TYPES = ("seat_locked", "seat_released", "seat_booked", "seat_update")
@@ -256,6 +282,27 @@ def _run(name: str, keys: Sequence[str], args: Sequence[Any], client: redis.Redi
 
 
 run_script = _run
+
+
+class GuardRefused(Exception):
+    """The caller's guard keys refused a lock or release; nothing was changed. `present` is True when the
+    key that must not exist exists, False when the key that must exist is missing."""
+
+    def __init__(self, present: bool) -> None:
+        super().__init__("guard key present" if present else "guard key missing")
+        self.present = present
+
+
+def _run_guarded(name: str, keys: Sequence[str], args: Sequence[Any], guard: Sequence[str],
+                 client: redis.Redis | None) -> Any:
+    if not guard:
+        return _run(name, keys, args, client)
+    if len(guard) != 2:
+        raise ValueError("guard is (a key that must not exist, a key that must exist)")
+    result = _run(f"{name}_guarded", [*guard, *keys], args, client)
+    if result[0] in (GUARD_PRESENT, GUARD_MISSING):
+        raise GuardRefused(result[0] == GUARD_PRESENT)
+    return result
 
 
 # ---- keys -----------------------------------------------------------------------------------------
@@ -390,12 +437,14 @@ def _seat_taken(showtime_id: int, taken: list[str], reason: dict[str, list[str]]
 # ---- the service --------------------------------------------------------------------------------
 
 def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_ms: int | None = None,
-         client: redis.Redis | None = None) -> HoldResult:
+         guard: Sequence[str] = (), client: redis.Redis | None = None) -> HoldResult:
     """Hold every named seat for user_id, or none of them; re-locking one's own seat renews it.
 
-    Raises NotFound, ValidationError (malformed/unknown seats), Conflict `seat_taken` (booked, blocked or
-    held by someone else: details.seat_ids), Conflict `seat_limit_exceeded`, Conflict for a cancelled or
-    started showtime, and redis errors (503 `redis_unavailable`: a lock never fails open).
+    `guard` (a key that must not exist, a key that must exist) is checked in the same Lua step, before
+    anything else. Raises GuardRefused, NotFound, ValidationError (malformed/unknown seats), Conflict
+    `seat_taken` (booked, blocked or held by someone else: details.seat_ids), Conflict
+    `seat_limit_exceeded`, Conflict for a cancelled or started showtime, and redis errors (503
+    `redis_unavailable`: a lock never fails open).
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
@@ -411,17 +460,17 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *labels]
     # The seat facts (exist, sellable, showtime scheduled and not started) are checked in the same
     # script against seatcache's copy of the database; a missing or outdated copy is reloaded first.
-    result = _run("lock", keys, args, client)
+    result = _run_guarded("lock", keys, args, guard, client)
     if result[0] == -2:
         if seatcache.fill(showtime_id, str(result[1]), client):
-            result = _run("lock", keys, args, client)
+            result = _run_guarded("lock", keys, args, guard, client)
         if result[0] == -2:  # the seats changed while we read them: ask the database this once
             states = _load_seats(showtime_id, labels, for_lock=True)
             unsellable = [s for s in labels if states[s] != SeatState.AVAILABLE.value]
             if unsellable:
                 raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
             args[5] = "0"
-            result = _run("lock", keys, args, client)
+            result = _run_guarded("lock", keys, args, guard, client)
     if result[0] == -3:
         unknown = list(result[1])
         raise ValidationError(f"Unknown seats for showtime {showtime_id}: {', '.join(unknown)}.",
@@ -439,16 +488,17 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     if result[0] == -1:
         raise Conflict(f"You can hold at most {maximum} seats of a showtime (you hold {result[1]}).",
                        code="seat_limit_exceeded", details={"max": maximum, "held": int(result[1])})
-    log.info("seats held showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(labels))
+    log.debug("seats held showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(labels))
     return HoldResult(showtime_id, labels, _iso(result[1]), _my_holds(result[4]), int(result[3]))
 
 
 def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, event: str = "seat_released",
-            check_seats: bool = True, client: redis.Redis | None = None) -> list[str]:
+            check_seats: bool = True, guard: Sequence[str] = (), client: redis.Redis | None = None) -> list[str]:
     """Release the caller's holds on the named seats; returns the seats actually released.
 
     Seats held by nobody are skipped (releasing is idempotent). `event="seat_booked"` lets the booking
     service release the holds it has just sold and announce them as booked in the same step.
+    `guard` works as in lock() (GuardRefused, nothing released).
     Raises Forbidden `not_holder` (nothing released) if any seat is held by someone else; when some seat
     was not held, NotFound / ValidationError `unknown_seats` for an unknown showtime or seats. The
     database is only read in that case: a seat someone held exists, so the usual release is one round trip.
@@ -459,14 +509,14 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
     labels = normalize_labels(seat_ids)
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id)]
     keys += [hold_key(showtime_id, s) for s in labels]
-    result = _run("release", keys, [uid, showtime_id, events_channel(), event, *labels], client)
+    result = _run_guarded("release", keys, [uid, showtime_id, events_channel(), event, *labels], guard, client)
     if result[0] == 0:
         raise Forbidden("Only the holder can release these seats.", code="not_holder",
                         details={"showtime_id": showtime_id, "seat_ids": list(result[1])})
     released = list(result[1])
     if check_seats and len(released) < len(labels):
         _load_seats(showtime_id, labels, for_lock=False)
-    log.info("seats released showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(released))
+    log.debug("seats released showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(released))
     return released
 
 
@@ -490,7 +540,8 @@ def _count_renewal(showtime_id: int, uid: str, ttl: int, client: redis.Redis | N
 
 def extend(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_ms: int | None = None,
            limit_renewals: bool = False, client: redis.Redis | None = None) -> HoldResult:
-    """Renew the caller's holds on the named seats to a full TTL from now (all of them or none).
+    """Renew the caller's holds on the named seats to at least a full TTL from now (all of them or none);
+    a hold that already runs longer (an order's payment window) is never shortened.
 
     `limit_renewals` counts this renewal against HOLD_MAX_RENEWALS (the public route does; an order
     covering its payment window does not). Raises Forbidden `not_holder` for seats held by someone

@@ -237,3 +237,110 @@ def test_holds_can_be_renewed_only_a_bounded_number_of_times(client, setup, app)
                        headers=setup["bob"]).status_code == 200
     assert client.post(url(setup, "redis-extend-locks"), json={"seat_ids": ["E6"]},
                        headers=setup["bob"]).status_code == 200
+
+
+def test_a_revoked_token_gets_401_from_lock_and_unlock_on_every_path(client, setup, app, redis_client):
+    """Lock and unlock check revocation inside their hold script (no lookup of its own): every way through
+    them must still refuse a revoked token at once, and change nothing."""
+    user = make_user()
+    headers = auth_headers(user)
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["C1"]}, headers=headers).status_code == 200
+    assert client.post("/api/user/logout", headers=headers).status_code == 204
+    too_many = [f"D{n}" for n in range(1, app.config["MAX_SEATS_PER_BOOKING"] + 2)]
+    warm = f"{app.config['SEAT_LOCK_PREFIX']}:auth:revoked:warm"
+    for action, body in (("redis-lock-seats", {"seat_ids": ["C2"]}),       # refused by the script
+                         ("redis-unlock-seats", {"seat_ids": ["C1"]}),     # refused by the script
+                         ("redis-lock-seats", {"seat_ids": ["a1"]}),       # 422 before any script
+                         ("redis-lock-seats", {}),
+                         ("redis-lock-seats", {"seat_ids": too_many}),     # refused before the script
+                         ("redis-lock-seats", {"seat_ids": ["Z9"]})):      # refused by the seat facts
+        response = client.post(url(setup, action), json=body, headers=headers)
+        assert response.status_code == 401, (action, body, response.get_json())
+        assert response.get_json()["error"] == {"code": "token_revoked", "message": "The token was revoked.",
+                                                "details": {"token_type": "access"}}
+    # a cold revocation mirror (Redis restarted: marker and entries gone): the full check rebuilds it
+    redis_client.delete(*redis_client.keys(f"{app.config['SEAT_LOCK_PREFIX']}:auth:revoked:*"))
+    response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["C3"]}, headers=headers)
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
+    assert redis_client.exists(warm)
+    holders = {s["seat_id"]: s.get("holder_id") for s in client.get(
+        url(setup, "redis-inspect-locks") + "?seat_ids=C1,C2,C3", headers=setup["staff"]).get_json()["seats"]}
+    assert holders == {"C1": str(user.id), "C2": None, "C3": None}
+    # a live token is unaffected, with a warm or a cold mirror
+    redis_client.delete(warm)
+    for action in ("redis-lock-seats", "redis-unlock-seats", "redis-lock-seats"):
+        assert client.post(url(setup, action), json={"seat_ids": ["C4"]}, headers=setup["bob"]).status_code == 200
+
+
+def test_a_revoked_token_gets_401_from_lock_while_redis_is_down(client, setup):
+    user = make_user()
+    headers = auth_headers(user)
+    assert client.post("/api/user/logout", headers=headers).status_code == 204
+    db.session.commit()
+    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with down.app_context():
+        try:
+            for action in ("redis-lock-seats", "redis-unlock-seats"):
+                response = down.test_client().post(url(setup, action), json={"seat_ids": ["A1"]}, headers=headers)
+                assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+PLAIN_BODIES = [{"seat_ids": ["A1"]}, {"seat_ids": ["A1", "B12", "A1"]}, {"seat_ids": [f"C{n}" for n in range(1, 11)]},
+                {"seat_ids": [f"C{n}" for n in range(1, 11)] + ["C1", "C2"]}]
+
+
+@pytest.mark.parametrize("data", PLAIN_BODIES + [
+    {"seat_ids": [f"C{n}" for n in range(1, 12)]}, {"seat_ids": []}, {"seat_ids": ["a1"]}, {"seat_ids": ["A0"]},
+    {"seat_ids": ["A1\n"]}, {"seat_ids": [1]}, {"seat_ids": "A1"}, {"seat_ids": None},
+    {"seat_ids": ["A1"], "extra": 1}, {}, [], "A1", None,
+])
+def test_the_fast_body_path_agrees_with_the_schema(ctx, data):
+    from marshmallow import ValidationError as SchemaError
+
+    from app.api.holds import plain_seat_ids
+    from app.schemas.holds import SeatIdsSchema
+
+    fast = plain_seat_ids(data, ctx.config["MAX_SEATS_PER_BOOKING"])
+    try:
+        loaded = SeatIdsSchema().load(data)
+    except SchemaError:
+        loaded = None
+    # the fast path accepts only what the schema accepts, with the same result; the rest goes to the schema
+    assert fast is None or fast == loaded
+    if data in PLAIN_BODIES:
+        assert fast is not None
+
+
+def test_the_written_out_dumps_agree_with_the_schemas():
+    from app.api.holds import dump_holds, dump_released
+    from app.schemas.holds import HoldsSchema, ReleasedSchema
+
+    at = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    two = [{"seat_id": "A1", "expires_at": at}, {"seat_id": "B2", "expires_at": at.replace(microsecond=0)}]
+    for holds_ in ([], two):
+        body = {"showtime_id": 7, "seat_ids": ["A1", "B2"], "expires_at": at, "ttl_ms": 180000, "holds": holds_}
+        assert dump_holds(body) == HoldsSchema().dump(body)
+    for released in ([], ["A1"]):
+        body = {"showtime_id": 7, "seat_ids": ["A1", "B2"], "released": released}
+        assert dump_released(body) == ReleasedSchema().dump(body)
+
+
+def test_lock_and_unlock_answer_the_same_through_the_schema_path(client, setup, monkeypatch):
+    def exchange():
+        lock = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["F1", "F2", "F1"]},
+                           headers=setup["alice"])
+        unlock = client.post(url(setup, "redis-unlock-seats"), json={"seat_ids": ["F2", "F3"]},
+                             headers=setup["alice"])
+        body = lock.get_json()
+        for key in ("expires_at", "holds"):
+            body.pop(key)
+        return lock.status_code, lock.mimetype, body, unlock.status_code, unlock.get_json()
+
+    fast = exchange()
+    monkeypatch.setattr("app.api.holds.plain_seat_ids", lambda *_: None)
+    assert exchange() == fast == (200, "application/json", {"showtime_id": setup["id"], "seat_ids": ["F1", "F2"],
+                                                          "ttl_ms": 180000}, 200,
+                                  {"showtime_id": setup["id"], "seat_ids": ["F2", "F3"], "released": ["F2"]})

@@ -440,3 +440,46 @@ def test_cancelling_a_showtime_refunds_every_booking(sclient, sctx):
     assert late["status"] == "refunded" and late["booking"] is None
     assert sclient.post(f"/api/showtimes/{showtime.id}/redis-lock-seats", json={"seat_ids": ["C1"]},
                         headers=auth_headers(waiting)).status_code == 409
+
+
+def test_orders_expire_when_their_holds_lapse(app, tmp_path):
+    """Holds extended over a (here, one-second) payment window lapse; the sweep frees the seats and
+    expires the order waiting on them."""
+    import time
+
+    short = make_test_app(SEAT_LOCK_TTL_MS=1000, ORDER_PAYMENT_WINDOW_S=1, TICKETS_DIR=tmp_path,
+                          RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
+                          PAYMENTS_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    with short.app_context():
+        client = short.test_client()
+        buyer, next_buyer = make_user(), make_user()
+        showtime = make_showtime()
+        lock(client, buyer, showtime.id, ["D7", "D8"])
+        order = create_order(client, buyer, showtime.id, ["D7", "D8"])
+        refused = client.post(f"/api/showtimes/{showtime.id}/redis-lock-seats", json={"seat_ids": ["D7"]},
+                              headers=auth_headers(next_buyer))
+        assert refused.status_code == 409
+        time.sleep(1.3)
+        swept = short.extensions["celery"].tasks["workers.holds.expire_holds"].apply().result
+        assert swept["released"] == 2, swept
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(Order.state).where(Order.public_id == order["order_id"])) \
+            == OrderState.EXPIRED
+        lock(client, next_buyer, showtime.id, ["D7"])  # free for the next buyer
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_extending_never_shortens_a_hold(sclient, sctx):
+    from app.services import holds
+
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["G3"])
+    create_order(sclient, buyer, showtime.id, ["G3"])  # stretches the hold over the 600 s window
+    for again in (lambda: holds.extend(showtime.id, buyer.id, ["G3"]),
+                  lambda: holds.lock(showtime.id, buyer.id, ["G3"])):
+        result = again()
+        assert result.expires_at > datetime.now(timezone.utc) + timedelta(seconds=500)
+    [hold] = holds.inspect(showtime.id, ["G3"])
+    assert hold.ttl_ms > 500_000
