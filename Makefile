@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8001
 export FLASK_APP := wsgi
 
-.PHONY: run run-stack test lint bench services venv venv-dev frontend browser clean
+.PHONY: run run-stack test lint bench services venv venv-dev frontend browser wrk clean
 
 # ---- set-up -------------------------------------------------------------------------------------
 $(BIN)/.runtime: requirements.txt
@@ -32,6 +32,10 @@ frontend:
 # Debian's Chromium for the browser tests (never a downloaded browser build).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's wrk, the load generator of bench/lock_throughput.py.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 # Start this machine's PostgreSQL and Redis when they are down.
 services:
@@ -73,8 +77,9 @@ test: services venv-dev frontend
 
 lint: venv-dev
 	$(BIN)/ruff check app workers tests bench
+	$(BIN)/mypy app workers
 
-bench: venv-dev services
+bench: venv-dev services wrk
 	$(BIN)/python -m bench.run_all
 
 clean:

@@ -19,7 +19,7 @@ from app.services.auth import revocation_checked_in_step, with_revocation_guard
 
 blp = Blueprint("holds", __name__, url_prefix="/api", description="Seat holds (Redis locks with a TTL)")
 
-_SECURITY = [{"bearerAuth": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _errors(*statuses: int):  # type: ignore[no-untyped-def]

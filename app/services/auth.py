@@ -226,7 +226,10 @@ def is_token_revoked(jti: str) -> bool:
     """True when jti was revoked. Reads Redis only once the cache is warm; the database while Redis is down."""
     try:
         client = get_redis()
-        revoked, warm = client.pipeline(transaction=False).exists(_revoked_key(jti)).exists(_warm_key()).execute()
+        pipe = client.pipeline(transaction=False)
+        pipe.exists(_revoked_key(jti))
+        pipe.exists(_warm_key())
+        revoked, warm = pipe.execute()
         if revoked:
             return True
         if warm:

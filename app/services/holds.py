@@ -661,7 +661,8 @@ def due_showtimes(limit: int = 500, client: redis.Redis | None = None) -> list[i
     client = client or get_redis()
     seconds, micros = client.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000
-    return [int(s) for s in client.zrangebyscore(index_key(), "-inf", now_ms, start=0, num=limit)]
+    due: list[Any] = client.zrangebyscore(index_key(), "-inf", now_ms, start=0, num=limit)
+    return [int(s) for s in due]
 
 
 def sweep_showtime(showtime_id: int, client: redis.Redis | None = None) -> Lapsed:
