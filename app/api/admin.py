@@ -11,6 +11,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from app.api.auth import current_staff, staff_required
+from app.api.docs import error_responses
 from app.schemas.accounts import RoleChangeSchema, UserFilterArgs, UserPage, UserSchema
 from app.schemas.admin import (
     AuditFilterArgs,
@@ -35,7 +36,6 @@ from app.schemas.admin import (
     TheatreUpdateSchema,
 )
 from app.schemas.catalogue import ShowtimeSchema, TheatreFilterArgs
-from app.schemas.common import ErrorBody
 from app.schemas.payments import BookingSchema, CheckinArgs
 from app.services import catalogue, orders, staff, tickets
 from app.services.layouts import default_layout
@@ -56,9 +56,7 @@ def _staff(superadmin: bool = False, **described: str):  # type: ignore[no-untyp
         fn = staff_required(superadmin=superadmin)(fn)
         fn = blp.doc(security=[{"bearerAuth": []}])(fn)
         errors = {**_STAFF_ERRORS, **{int(k.removeprefix("e")): v for k, v in described.items()}}
-        for status, description in sorted(errors.items()):
-            fn = blp.alt_response(status, schema=ErrorBody, description=description)(fn)
-        return fn
+        return error_responses(blp, errors)(fn)
 
     return decorate
 

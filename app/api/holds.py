@@ -10,9 +10,9 @@ from flask import Response, current_app, jsonify, request
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
+from app.api.docs import error_responses
 from app.extensions import db
 from app.models import User
-from app.schemas.common import ErrorBody
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
 from app.services import holds
 from app.services.auth import revocation_checked_in_step, with_revocation_guard
@@ -34,12 +34,7 @@ def _errors(*statuses: int):  # type: ignore[no-untyped-def]
         503: "redis_unavailable: the lock store does not answer; nothing was held",
     }
 
-    def decorate(fn):  # type: ignore[no-untyped-def]
-        for status in statuses:
-            fn = blp.alt_response(status, schema=ErrorBody, description=descriptions[status])(fn)
-        return fn
-
-    return decorate
+    return error_responses(blp, {status: descriptions[status] for status in statuses})
 
 
 def _hold_body(result: holds.HoldResult) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from flask_jwt_extended import get_jwt, get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
 from app.api.auth import staff_required
+from app.api.docs import error_responses
 from app.extensions import limiter
 from app.schemas.accounts import (
     LoginSchema,
@@ -25,7 +26,6 @@ from app.schemas.accounts import (
     UserSchema,
     VerifyOtpSchema,
 )
-from app.schemas.common import ErrorBody
 from app.services import auth, otp, staff
 from app.services.uow import transaction
 
@@ -59,12 +59,7 @@ def _body_email() -> str:
 
 
 def _errors(**described: str):  # type: ignore[no-untyped-def]
-    def decorate(fn):  # type: ignore[no-untyped-def]
-        for status, description in described.items():
-            fn = blp.alt_response(int(status.removeprefix("e")), schema=ErrorBody, description=description)(fn)
-        return fn
-
-    return decorate
+    return error_responses(blp, {int(status.removeprefix("e")): text for status, text in described.items()})
 
 
 @blp.route("/send-otp", methods=["POST"])
