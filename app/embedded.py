@@ -8,6 +8,15 @@ import threading
 from flask import Flask
 
 log = logging.getLogger(__name__)
+BEAT_THREAD = "embedded-beat"
+
+
+class _QuietBeat(logging.Filter):
+    """Drop Celery's per-task "succeeded" lines for the beat thread's ticks (one every two seconds would
+    bury the server log); its warnings and failures, and every other task's lines, still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or threading.current_thread().name != BEAT_THREAD
 
 
 def start_embedded_beat(app: Flask) -> threading.Thread | None:
@@ -31,7 +40,10 @@ def start_embedded_beat(app: Flask) -> threading.Thread | None:
                     except Exception:
                         log.exception("embedded beat task %s failed", entry["task"])
 
-    thread = threading.Thread(target=loop, name="embedded-beat", daemon=True)
+    trace_log = logging.getLogger("celery.app.trace")
+    if not any(isinstance(f, _QuietBeat) for f in trace_log.filters):
+        trace_log.addFilter(_QuietBeat())
+    thread = threading.Thread(target=loop, name=BEAT_THREAD, daemon=True)
     thread.start()
     app.extensions["embedded_beat_stop"] = stop
     return thread

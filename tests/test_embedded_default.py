@@ -35,3 +35,23 @@ def test_embedded_default_migrates_seeds_and_serves(tmp_path, monkeypatch):
         assert showtimes["total"] >= 0
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_embedded_beat_keeps_its_routine_task_lines_out_of_the_log():
+    import logging
+    import threading
+
+    from app.embedded import BEAT_THREAD, _QuietBeat
+
+    quiet = _QuietBeat()
+    seen: dict[str, list[bool]] = {}
+
+    def judge(name: str) -> None:
+        seen[name] = [quiet.filter(logging.LogRecord("celery.app.trace", level, __file__, 1, "m", None, None))
+                      for level in (logging.INFO, logging.WARNING, logging.ERROR)]
+
+    for name in (BEAT_THREAD, "worker"):
+        thread = threading.Thread(target=judge, args=(name,), name=name)
+        thread.start()
+        thread.join()
+    assert seen == {BEAT_THREAD: [False, True, True], "worker": [True, True, True]}
