@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8001
 export FLASK_APP := wsgi
+# Where gunicorn's workers and the Celery worker of run / run-stack keep their metrics for /metrics to merge
+# (app/metrics.py); emptied at each start.
+METRICS_DIR ?= $(CURDIR)/instance/prometheus
 
 .PHONY: run run-stack test lint bench services venv venv-dev frontend browser wrk clean
 
@@ -51,6 +54,7 @@ run: venv frontend
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --if-empty
 	@if [ -n "$$REDIS_URL" ]; then \
+	  mkdir -p "$(METRICS_DIR)" && rm -f "$(METRICS_DIR)"/*.db && export PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)"; \
 	  trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/celery -A celery_app worker -B --loglevel INFO --concurrency 2 & \
 	  $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app; \
@@ -63,11 +67,13 @@ run-stack: venv frontend
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "set DATABASE_URL and REDIS_URL" >&2; exit 1; }
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --if-empty
+	mkdir -p "$(METRICS_DIR)" && rm -f "$(METRICS_DIR)"/*.db
+	@# the worker's task metrics join the web scrape; Flower keeps its own metrics at :5555/metrics
 	trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A celery_app worker --loglevel INFO --concurrency 2 & \
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker --loglevel INFO --concurrency 2 & \
 	$(BIN)/celery -A celery_app beat --loglevel INFO & \
 	$(BIN)/celery -A celery_app flower --address=127.0.0.1 --port=5555 & \
-	$(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
 
 # ---- checks -------------------------------------------------------------------------------------
 test: services venv-dev frontend

@@ -55,6 +55,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     init_auth(app)  # JWT callbacks (blocklist, error shape) and the rate limiter
 
+    from app import metrics
+
+    metrics.init_app(app)  # /metrics, and request timing once every other before-request hook exists
+
     from app import realtime, web
 
     realtime.init_app(app)
@@ -70,5 +74,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     import workers  # registers the Celery tasks with this app
 
     workers.configure_beat(app.extensions["celery"])
+    if app.config.get("METRICS_ENABLED", True):
+        metrics.init_celery()
 
     return app

@@ -81,6 +81,16 @@ def _policy(raw: str) -> list[tuple[int, int]]:
     return sorted(tiers, reverse=True)
 
 
+def _metrics_token() -> str | None:
+    """METRICS_TOKEN: unset, or a secret long enough not to be guessed, sendable in a header."""
+    token = _env("METRICS_TOKEN")
+    if token is None:
+        return None
+    if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
+        raise ConfigError("METRICS_TOKEN must be at least 16 printable ASCII characters without spaces")
+    return token
+
+
 def _database_url() -> str:
     url = _env("DATABASE_URL")
     if url is None:
@@ -149,6 +159,8 @@ class Config:
         self.ORDER_PAYMENT_WINDOW_S = _int("ORDER_PAYMENT_WINDOW_S", 600, 60, 3600)
         # Refund by hours before the show: "24:100,2:50" = full refund up to 24 h before, half up to 2 h.
         self.CANCELLATION_POLICY = _policy(_env("CANCELLATION_POLICY", "24:100,2:50") or "")
+        # A waiting user is told about free seats of a showtime at most once per this many seconds.
+        self.WAITLIST_NOTIFY_COOLDOWN_S = _int("WAITLIST_NOTIFY_COOLDOWN_S", 3600, 0, 7 * 86400)
 
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8001") or "").rstrip("/")
         self.FRONTEND_ORIGIN = _env("FRONTEND_ORIGIN", self.PUBLIC_BASE_URL)
@@ -180,6 +192,19 @@ class Config:
         # Flask-Limiter; its storage is the app's Redis (memory in the embedded default), set in init_auth.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STRATEGY = "moving-window"
+
+        # Prometheus metrics at /metrics (app.metrics). With a token set, scrapers must send it as a bearer
+        # token; without one the route is open to whoever reaches the backend (the frontend's nginx never
+        # proxies it).
+        self.METRICS_ENABLED = _bool("METRICS_ENABLED", True)
+        self.METRICS_TOKEN = _metrics_token()
+        if self.PRODUCTION and self.METRICS_ENABLED and self.METRICS_TOKEN is None:
+            log.warning("METRICS_TOKEN is not set: /metrics answers anyone who can reach the backend")
+        # Read by prometheus_client itself; checked here so that a typo fails at start, not at the first metric.
+        self.PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR")
+        multiproc_dir = self.PROMETHEUS_MULTIPROC_DIR
+        if multiproc_dir is not None and not Path(multiproc_dir).is_dir():
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {multiproc_dir!r}")
 
         self.FRONTEND_DIST = Path(_env("FRONTEND_DIST", str(BASE_DIR / "frontend" / "dist")) or "")
         self.TICKETS_DIR = Path(_env("TICKETS_DIR", str(BASE_DIR / "instance" / "tickets")) or "")

@@ -10,6 +10,7 @@ from celery import shared_task
 from flask import current_app
 
 from app.extensions import get_redis
+from app.metrics import SEAT_HOLDS_EXPIRED
 from app.services import holds
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def expire_holds(limit: int = 500) -> dict[str, Any]:
     finally:
         client.eval(_UNLOCK, 1, sweep_lock_key(), token)
     released = sum(len(item.released) for item in lapsed)
+    SEAT_HOLDS_EXPIRED.inc(released)
     if lapsed:
         log.info("expire_holds released %s seats in %s showtimes", released, len(lapsed))
     return {"skipped": False, "showtimes": len(lapsed), "released": released,

@@ -32,9 +32,9 @@ def register_blueprints(app: Flask) -> None:
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
 
-    from app.api import admin, users  # accounts and staff routes (issue 4)
+    from app.api import admin, users, waitlist  # accounts and staff routes (issue 4), waiting lists
 
-    for module in (users, admin):
+    for module in (users, admin, waitlist):
         api.register_blueprint(module.blp)
     document_websocket()
 

@@ -23,6 +23,15 @@ from app.schemas.admin import (
     MovieAdminSchema,
     MovieCreateSchema,
     MovieUpdateSchema,
+    OccupancyReportArgs,
+    OccupancyReportSchema,
+    PromoCreateSchema,
+    PromoFilterArgs,
+    PromoPage,
+    PromoSchema,
+    PromoUpdateSchema,
+    SalesReportArgs,
+    SalesReportSchema,
     SalesSchema,
     ScreenAdminSchema,
     ScreenCreateSchema,
@@ -37,7 +46,7 @@ from app.schemas.admin import (
 )
 from app.schemas.catalogue import ShowtimeSchema, TheatreFilterArgs
 from app.schemas.payments import BookingSchema, CheckinArgs
-from app.services import catalogue, orders, staff, tickets
+from app.services import catalogue, orders, promos, reports, staff, tickets
 from app.services.layouts import default_layout
 from app.services.uow import transaction
 
@@ -264,3 +273,69 @@ def list_audit(args: dict[str, Any]) -> dict[str, Any]:
     items, total = staff.list_audit(args["page"], args["per_page"], entity=args.get("entity"),
                                     actor_id=args.get("actor_id"))
     return _page(items, total, args)
+
+
+# ---------------------------------------------------------------- promo codes
+
+
+@blp.route("/promo-codes")
+@_staff(e422="validation_error")
+@blp.arguments(PromoFilterArgs, location="query", error_status_code=422)
+@blp.response(200, PromoPage)
+def list_promo_codes(args: dict[str, Any]) -> dict[str, Any]:
+    """Promo codes, newest first, with their live redemption counts."""
+    items, total = promos.list_promos(args["page"], args["per_page"], q=args.get("q"), active=args.get("active"))
+    return _page(items, total, args)
+
+
+@blp.route("/promo-codes", methods=["POST"])
+@_staff(e409="promo_code_taken", e422="validation_error")
+@blp.arguments(PromoCreateSchema, error_status_code=422)
+@blp.response(201, PromoSchema)
+def create_promo_code(body: dict[str, Any]) -> Any:
+    """Add a promo code (percent with an optional cap, or a flat amount in paise)."""
+    with transaction():
+        return promos.create_promo(current_staff(), body)
+
+
+@blp.route("/promo-codes/<int:promo_id>", methods=["PATCH"])
+@_staff(e404="promo_not_found", e422="validation_error")
+@blp.arguments(PromoUpdateSchema, error_status_code=422)
+@blp.response(200, PromoSchema)
+def update_promo_code(body: dict[str, Any], promo_id: int) -> Any:
+    """Change a code's terms (the code text itself never changes: orders name it)."""
+    with transaction():
+        return promos.update_promo(current_staff(), promo_id, body)
+
+
+@blp.route("/promo-codes/<int:promo_id>", methods=["DELETE"])
+@_staff(e404="promo_not_found")
+@blp.response(200, PromoSchema)
+def deactivate_promo_code(promo_id: int) -> Any:
+    """Deactivate a code (kept, with the orders that used it; PATCH `is_active: true` brings it back)."""
+    with transaction():
+        return promos.deactivate_promo(current_staff(), promo_id)
+
+
+# ---------------------------------------------------------------- reports
+
+
+@blp.route("/reports/sales")
+@_staff(e422="validation_error, report_range_too_long")
+@blp.arguments(SalesReportArgs, location="query", error_status_code=422)
+@blp.response(200, SalesReportSchema)
+def sales_report(args: dict[str, Any]) -> dict[str, Any]:
+    """Bookings, seats sold, gross, refunds and net (paise) by day, movie or theatre over a date range."""
+    return reports.sales(args.get("date_from"), args.get("date_to"), args["group_by"], args["page"],
+                         args["per_page"], theatre_id=args.get("theatre_id"), movie_id=args.get("movie_id"))
+
+
+@blp.route("/reports/occupancy")
+@_staff(e422="validation_error, report_range_too_long")
+@blp.arguments(OccupancyReportArgs, location="query", error_status_code=422)
+@blp.response(200, OccupancyReportSchema)
+def occupancy_report(args: dict[str, Any]) -> dict[str, Any]:
+    """Capacity, seats sold (and held now) and occupancy of each showtime starting in a date range."""
+    return reports.occupancy(args.get("date_from"), args.get("date_to"), args["page"], args["per_page"],
+                             theatre_id=args.get("theatre_id"), movie_id=args.get("movie_id"),
+                             include_held=args["include_held"])

@@ -9,8 +9,11 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
+from redis.exceptions import RedisError
 
+from app import metrics
 from app.api.docs import error_responses
+from app.errors import AppError
 from app.extensions import db
 from app.models import User
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
@@ -104,7 +107,15 @@ def dump_released(body: dict[str, Any]) -> dict[str, Any]:
 def lock_seats(body: dict[str, Any], showtime_id: int) -> Response:
     """Hold the named seats for the caller, all or none, for SEAT_LOCK_TTL_MS."""
     user_id = get_jwt_identity()
-    result = with_revocation_guard(lambda guard: holds.lock(showtime_id, user_id, body["seat_ids"], guard=guard))
+    try:
+        result = with_revocation_guard(lambda guard: holds.lock(showtime_id, user_id, body["seat_ids"], guard=guard))
+    except AppError as exc:
+        metrics.SEAT_LOCKS_REFUSED.labels(exc.code).inc()
+        raise
+    except RedisError:
+        metrics.SEAT_LOCKS_REFUSED.labels("redis_unavailable").inc()
+        raise
+    metrics.SEAT_LOCKS_GRANTED.inc()
     return jsonify(dump_holds(_hold_body(result)))
 
 

@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from flask import Response, jsonify, request, send_file
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
 
-from app.errors import NotFound
+from app.errors import AppError, NotFound, http_exception_body
 from app.extensions import db
+from app.metrics import WEBHOOKS_RECEIVED
 from app.models import Order, Role, User
 from app.schemas.common import ErrorBody
 from app.schemas.payments import (
@@ -21,6 +23,7 @@ from app.schemas.payments import (
     DevCheckoutArgs,
     DevCheckoutResult,
     LockValidation,
+    OrderCreateArgs,
     OrderSchema,
     SeatSelection,
     VerifyArgs,
@@ -79,14 +82,19 @@ def validate_locks(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/payments/create-order", methods=["POST"])
 @jwt_required()
-@blp.arguments(SeatSelection)
+@blp.arguments(OrderCreateArgs)
 @blp.response(201, OrderSchema)
-@blp.alt_response(409, schema=ErrorBody, description="hold_expired, seat_taken, showtime_started")
+@blp.alt_response(409, schema=ErrorBody,
+                  description="hold_expired, seat_taken, showtime_started, promo_exhausted, promo_already_used")
+@blp.alt_response(422, schema=ErrorBody,
+                  description="validation_error, promo_invalid, promo_expired, promo_min_amount")
 @blp.alt_response(503, schema=ErrorBody, description="redis_unavailable, gateway_unavailable")
 def create_order(args: dict[str, Any]) -> Order:
-    """Create a payment order for seats the caller holds; the amount is computed from the seat prices."""
+    """Create a payment order for seats the caller holds; the amount is computed from the seat prices,
+    less the discount of an optional `promo_code` (never below 100 paise)."""
     with transaction():
-        order = orders.create_order(current_user_id(), args["showtime_id"], args["seat_ids"])
+        order = orders.create_order(current_user_id(), args["showtime_id"], args["seat_ids"],
+                                    promo_code=args.get("promo_code"))
     return order
 
 
@@ -111,14 +119,28 @@ def verify(args: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(413, schema=ErrorBody, description="payload_too_large")
 def webhook() -> dict[str, Any]:
     """Gateway webhooks: verified over the raw body, stored once per event id, processed by a worker."""
-    raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH bounds it (413 payload_too_large)
-    with transaction():
-        event, is_new = webhooks.receive(raw, request.headers.get(webhooks.SIGNATURE_HEADER),
-                                         request.headers.get(webhooks.EVENT_ID_HEADER))
-        if is_new:
-            event_row_id = event.id
-            after_commit(lambda: orders.enqueue_task("workers.payments.process_webhook", event_row_id))
-    return {"status": "accepted" if is_new else "duplicate", "event_id": event.event_id}
+    try:
+        raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH bounds it (413 payload_too_large)
+        with transaction():
+            event, is_new = webhooks.receive(raw, request.headers.get(webhooks.SIGNATURE_HEADER),
+                                             request.headers.get(webhooks.EVENT_ID_HEADER))
+            if is_new:
+                event_row_id = event.id
+                after_commit(lambda: orders.enqueue_task("workers.payments.process_webhook", event_row_id))
+    except (AppError, HTTPException) as exc:
+        WEBHOOKS_RECEIVED.labels(_webhook_refusal(exc)).inc()
+        raise
+    except Exception:
+        WEBHOOKS_RECEIVED.labels("error").inc()
+        raise
+    status = "accepted" if is_new else "duplicate"
+    WEBHOOKS_RECEIVED.labels(status).inc()
+    return {"status": status, "event_id": event.event_id}
+
+
+def _webhook_refusal(exc: AppError | HTTPException) -> str:
+    """The stable error code a refused webhook is answered with (invalid_signature, payload_too_large, ...)."""
+    return exc.code if isinstance(exc, AppError) else http_exception_body(exc)[0]["error"]["code"]
 
 
 @blp.route("/payments/dev/checkout", methods=["POST"])

@@ -4,10 +4,12 @@ from app.models.account import AuditLog, RevokedToken, Role, User
 from app.models.booking import Booking, BookingState, Order, OrderState
 from app.models.catalogue import Movie, Screen, Showtime, ShowtimeStatus, Theatre
 from app.models.payment import Payment, PaymentState, Refund, RefundState, WebhookEvent
+from app.models.promo import PromoCode, PromoKind
 from app.models.seating import SeatState, ShowtimeSeat
+from app.models.waitlist import WaitlistEntry
 
 __all__ = [
     "AuditLog", "Booking", "BookingState", "Movie", "Order", "OrderState", "Payment", "PaymentState",
-    "Refund", "RefundState", "RevokedToken", "Role", "Screen", "SeatState", "Showtime", "ShowtimeSeat",
-    "ShowtimeStatus", "Theatre", "User", "WebhookEvent",
+    "PromoCode", "PromoKind", "Refund", "RefundState", "RevokedToken", "Role", "Screen", "SeatState",
+    "Showtime", "ShowtimeSeat", "ShowtimeStatus", "Theatre", "User", "WaitlistEntry", "WebhookEvent",
 ]

@@ -25,22 +25,32 @@ class OrderState(str, enum.Enum):
 
 class Order(Model):
     __tablename__ = "orders"
-    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("discount >= 0", name="discount_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     showtime_id: Mapped[int] = mapped_column(sa.ForeignKey("showtimes.id", ondelete="RESTRICT"), index=True)
     seat_labels: Mapped[list[str]] = mapped_column(sa.JSON)
-    amount: Mapped[int] = mapped_column()  # paise, computed on the server
+    amount: Mapped[int] = mapped_column()  # paise, computed on the server: subtotal - discount
+    discount: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))  # paise, from the promo code
     currency: Mapped[str] = mapped_column(sa.String(3), default="INR")
     gateway: Mapped[str] = mapped_column(sa.String(16))
     gateway_order_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
     promo_code: Mapped[str | None] = mapped_column(sa.String(32))
+    promo_id: Mapped[int | None] = mapped_column(sa.ForeignKey("promo_codes.id", ondelete="RESTRICT"), index=True)
     state: Mapped[OrderState] = mapped_column(enum_column(OrderState, "order_state"), default=OrderState.CREATED)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def subtotal(self) -> int:
+        """The seat prices before the discount (paise)."""
+        return self.amount + self.discount
 
 
 class BookingState(str, enum.Enum):
@@ -64,7 +74,7 @@ class Booking(Model):
     )
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ticket_path: Mapped[str | None] = mapped_column(sa.String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)  # sales reports
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship()

@@ -11,6 +11,7 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 from simple_websocket import ConnectionClosed
 
+from app import metrics
 from app.errors import NotFound
 from app.extensions import db, sock
 from app.realtime.hub import Client, Hub, get_hub, serve
@@ -39,6 +40,7 @@ def _viewer(token: str | None) -> str | None:
 @sock.route("/api/showtimes/<int:showtime_id>/seats/ws", bp=bp)
 def seats_ws(ws, showtime_id: int) -> None:  # type: ignore[no-untyped-def]
     """Snapshot of the seats, then every seat event of the showtime; `?token=` marks the viewer's holds."""
+    metrics.skip_http_metrics()
     try:
         viewer = _viewer(request.args.get("token"))
         get_showtime(showtime_id)
@@ -65,7 +67,8 @@ def seats_ws(ws, showtime_id: int) -> None:  # type: ignore[no-untyped-def]
 
     hub.add(client)
     try:
-        serve(client, snapshot, heartbeat_s=float(app.config.get("WS_HEARTBEAT_S", 25)))
+        with metrics.websocket_open():
+            serve(client, snapshot, heartbeat_s=float(app.config.get("WS_HEARTBEAT_S", 25)))
     except (ConnectionClosed, OSError):
         pass  # the client went away mid-send
     finally:

@@ -174,3 +174,139 @@ class ShowtimeCancelSchema(Schema):
     bookings_cancelled = fields.Integer()
     refunds = fields.Integer()
     orders_expired = fields.Integer()
+
+
+# ---------------------------------------------------------------- promo codes
+
+_PAISE = validate.Range(min=1, max=100_000_000)
+
+
+class _PromoTerms(Schema):
+    description = fields.String(validate=validate.Length(max=200))
+    value = fields.Integer(strict=True, validate=_PAISE,
+                           metadata={"description": "percent (1..100) for kind percent, paise for kind flat"})
+    max_discount = fields.Integer(strict=True, allow_none=True, validate=_PAISE,
+                                  metadata={"description": "paise; caps a percent discount"})
+    min_order_amount = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000),
+                                      metadata={"description": "paise, the subtotal an order needs"})
+    valid_from = fields.AwareDateTime(format="iso", allow_none=True)
+    valid_until = fields.AwareDateTime(format="iso", allow_none=True)
+    max_redemptions = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=10_000_000),
+                                     metadata={"description": "in total; null for unlimited"})
+    once_per_user = fields.Boolean()
+    is_active = fields.Boolean()
+
+
+class PromoCreateSchema(_PromoTerms):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{2,31}\s*$", error="3-32 letters, digits, '-' or '_'."),
+        metadata={"description": "case-insensitive; stored upper-cased"})
+    kind = fields.String(required=True, validate=validate.OneOf(["percent", "flat"]))
+    value = fields.Integer(required=True, strict=True, validate=_PAISE,
+                           metadata={"description": "percent (1..100) for kind percent, paise for kind flat"})
+
+
+class PromoUpdateSchema(_PromoTerms):
+    kind = fields.String(validate=validate.OneOf(["percent", "flat"]))
+
+
+class PromoSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    description = fields.String()
+    kind = fields.Function(lambda p: p.kind.value)
+    value = fields.Integer()
+    max_discount = fields.Integer(allow_none=True)
+    min_order_amount = fields.Integer()
+    valid_from = fields.AwareDateTime(format="iso", allow_none=True)
+    valid_until = fields.AwareDateTime(format="iso", allow_none=True)
+    max_redemptions = fields.Integer(allow_none=True)
+    once_per_user = fields.Boolean()
+    is_active = fields.Boolean()
+    redemptions = fields.Integer(metadata={"description": "live redemptions (open, paid or booked orders)"})
+    created_at = fields.AwareDateTime(format="iso")
+
+
+class PromoFilterArgs(PageArgs):
+    q = fields.String(validate=validate.Length(min=1, max=32), metadata={"description": "part of the code"})
+    active = fields.Boolean()
+
+
+PromoPage = page_of(PromoSchema)
+
+
+# ---------------------------------------------------------------- reports
+
+
+class _ReportRange(PageArgs):
+    date_from = fields.Date(data_key="from", format="%Y-%m-%d",
+                            metadata={"description": "first day (YYYY-MM-DD, APP_TIMEZONE); default `to` - 29 days"})
+    date_to = fields.Date(data_key="to", format="%Y-%m-%d",
+                          metadata={"description": "last day, included; default today"})
+    theatre_id = fields.Integer(validate=validate.Range(min=1))
+    movie_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class SalesReportArgs(_ReportRange):
+    group_by = fields.String(load_default="day", validate=validate.OneOf(["day", "movie", "theatre"]))
+
+
+class OccupancyReportArgs(_ReportRange):
+    include_held = fields.Boolean(load_default=False, metadata={"description": "add the seats held right now"})
+
+
+class SalesFiguresSchema(Schema):
+    bookings = fields.Integer()
+    seats_sold = fields.Integer()
+    gross = fields.Nested(MoneySchema, metadata={"description": "what the bookings were sold for, paise"})
+    refunds = fields.Nested(MoneySchema, metadata={"description": "refunded or being refunded on them, paise"})
+    net = fields.Nested(MoneySchema, metadata={"description": "gross - refunds, paise"})
+
+
+class SalesRowSchema(SalesFiguresSchema):
+    key = fields.String(metadata={"description": "the day (YYYY-MM-DD), movie id or theatre id"})
+    label = fields.String()
+    movie_id = fields.Integer()
+    theatre_id = fields.Integer()
+
+
+class SalesReportSchema(Schema):
+    date_from = fields.Date(attribute="from", data_key="from")
+    date_to = fields.Date(attribute="to", data_key="to")
+    group_by = fields.String()
+    currency = fields.String()
+    totals = fields.Nested(SalesFiguresSchema)
+    items = fields.List(fields.Nested(SalesRowSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class OccupancyRowSchema(Schema):
+    showtime_id = fields.Integer()
+    starts_at = fields.AwareDateTime(format="iso")
+    status = fields.String()
+    movie = fields.Dict()
+    theatre = fields.Dict()
+    screen = fields.String()
+    capacity = fields.Integer(metadata={"description": "seats for sale (blocked seats excluded)"})
+    sold = fields.Integer()
+    held = fields.Integer(allow_none=True, metadata={"description": "held right now (with include_held)"})
+    occupancy_percent = fields.Float()
+
+
+class OccupancyTotalsSchema(Schema):
+    showtimes = fields.Integer()
+    capacity = fields.Integer()
+    sold = fields.Integer()
+    occupancy_percent = fields.Float()
+
+
+class OccupancyReportSchema(Schema):
+    date_from = fields.Date(attribute="from", data_key="from")
+    date_to = fields.Date(attribute="to", data_key="to")
+    totals = fields.Nested(OccupancyTotalsSchema)
+    items = fields.List(fields.Nested(OccupancyRowSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

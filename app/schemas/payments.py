@@ -14,6 +14,11 @@ class SeatSelection(Schema):
     seat_ids = fields.List(fields.String(validate=SEAT_ID), required=True, validate=validate.Length(min=1, max=50))
 
 
+class OrderCreateArgs(SeatSelection):
+    promo_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=32), metadata={
+        "description": "optional, case-insensitive; the discount is computed on the server"})
+
+
 class LockValidation(Schema):
     valid = fields.Boolean()
     showtime_id = fields.Integer()
@@ -27,7 +32,10 @@ class OrderSchema(Schema):
     gateway = fields.String()
     gateway_order_id = fields.String()
     razorpay_order_id = fields.Function(lambda o: o.gateway_order_id, metadata={"description": "for Checkout"})
-    amount = fields.Integer(metadata={"description": "paise, computed on the server"})
+    amount = fields.Integer(metadata={"description": "paise to pay, computed on the server: subtotal - discount"})
+    subtotal = fields.Integer(metadata={"description": "paise, the seat prices"})
+    discount = fields.Integer(metadata={"description": "paise, from the promo code (0 without one)"})
+    promo_code = fields.String(allow_none=True)
     currency = fields.String()
     key_id = fields.Method("_key_id", metadata={"description": "public key id for the checkout"})
     state = fields.Function(lambda o: o.state.value)

@@ -34,6 +34,7 @@ from redis.commands.core import Script
 
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db, get_redis
+from app.metrics import SEAT_HOLDS_RELEASED
 from app.models import SeatState, ShowtimeStatus
 from app.models._types import UTCDateTime
 from app.services import seatcache
@@ -514,6 +515,7 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
         raise Forbidden("Only the holder can release these seats.", code="not_holder",
                         details={"showtime_id": showtime_id, "seat_ids": list(result[1])})
     released = list(result[1])
+    SEAT_HOLDS_RELEASED.labels(event).inc(len(released))
     if check_seats and len(released) < len(labels):
         _load_seats(showtime_id, labels, for_lock=False)
     log.debug("seats released showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(released))

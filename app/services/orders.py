@@ -36,7 +36,7 @@ from app.models import (
     ShowtimeSeat,
     ShowtimeStatus,
 )
-from app.services import holds
+from app.services import holds, promos, waitlist
 from app.services.gateways import get_gateway
 from app.services.uow import after_commit
 
@@ -117,13 +117,16 @@ def validate_locks(user_id: int, showtime_id: int, seat_ids: list[str]) -> dict[
             "expires_at": expiry if not missing else None}
 
 
-def create_order(user_id: int, showtime_id: int, seat_ids: list[str]) -> Order:
-    """Create an order for seats the caller holds; the amount comes from the seat prices.
+def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code: str | None = None) -> Order:
+    """Create an order for seats the caller holds; the amount comes from the seat prices, less the
+    discount of promo_code (whose redemption counts from here, see app.services.promos).
 
-    The holds are extended to cover the payment window. An open order for the same seats is
-    returned again instead of creating a second one. Raises NotFound, ValidationError, Conflict
-    (`hold_expired`, `seat_taken`, `showtime_started`...), PaymentError / ServiceUnavailable from
-    the gateway, and 503 when Redis is down.
+    The holds are extended to cover the payment window. An open order for the same seats (and the same
+    code) is returned again instead of creating a second one; one with another code is expired, giving
+    its redemption back. Raises NotFound, ValidationError (`promo_invalid`, `promo_expired`,
+    `promo_min_amount`...), Conflict (`hold_expired`, `seat_taken`, `showtime_started`,
+    `promo_exhausted`, `promo_already_used`...), PaymentError / ServiceUnavailable from the gateway,
+    and 503 when Redis is down.
     """
     labels = sorted(holds.normalize_labels(seat_ids))
     _sellable_showtime(showtime_id)
@@ -139,23 +142,35 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str]) -> Order:
         .order_by(Order.id.desc()).limit(1)
     )
     window = int(current_app.config["ORDER_PAYMENT_WINDOW_S"])
+    code = promos.normalize_code(promo_code) if promo_code else None
     if existing is not None and sorted(existing.seat_labels) == labels:
-        holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
-        return existing
+        if existing.promo_code == code:
+            holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
+            return existing
+        _move(existing, OrderState.EXPIRED)  # replaced by an order with another code: frees its redemption
+        db.session.flush()
 
-    amount = sum(seat.price for seat in seats)  # computed here, never taken from the client
+    subtotal = sum(seat.price for seat in seats)  # computed here, never taken from the client
+    # The promo row stays locked until the commit, so the redemption check and this order are one step.
+    applied = promos.apply(code, user_id, subtotal) if code else None
+    discount = applied.discount if applied else 0
+    amount = subtotal - discount
     public_id = "ord_" + secrets.token_hex(10)
     gateway = get_gateway()
-    gateway_order_id = gateway.create_order(amount, "INR", receipt=public_id,
-                                            notes={"showtime_id": str(showtime_id), "seats": ",".join(labels)})
+    notes = {"showtime_id": str(showtime_id), "seats": ",".join(labels)}
+    if applied:
+        notes["promo_code"] = applied.promo.code
+    gateway_order_id = gateway.create_order(amount, "INR", receipt=public_id, notes=notes)
     holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
     order = Order(public_id=public_id, user_id=user_id, showtime_id=showtime_id, seat_labels=labels,
-                  amount=amount, currency="INR", gateway=gateway.name, gateway_order_id=gateway_order_id,
-                  state=OrderState.CREATED, expires_at=_now() + timedelta(seconds=window))
+                  amount=amount, discount=discount, promo_code=applied.promo.code if applied else None,
+                  promo_id=applied.promo.id if applied else None, currency="INR", gateway=gateway.name,
+                  gateway_order_id=gateway_order_id, state=OrderState.CREATED,
+                  expires_at=_now() + timedelta(seconds=window))
     db.session.add(order)
     db.session.flush()
-    log.info("order %s created user=%s showtime=%s seats=%s amount=%s", public_id, user_id, showtime_id,
-             ",".join(labels), amount)
+    log.info("order %s created user=%s showtime=%s seats=%s subtotal=%s discount=%s promo=%s amount=%s",
+             public_id, user_id, showtime_id, ",".join(labels), subtotal, discount, order.promo_code, amount)
     return order
 
 
@@ -232,10 +247,15 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
         return Confirmation(order, None)
 
     payment = _record_payment(order, gateway_payment_id, amount if amount is not None else order.amount)
+    redemption_was_given_back = order.state not in promos.LIVE_STATES
     _move(order, OrderState.PAID)
     if amount is not None and amount != order.amount:
         _move(order, OrderState.REFUND_PENDING)
         return Confirmation(order, None, _start_refund(order, payment, amount, "amount_mismatch"))
+    if redemption_was_given_back and not promos.still_redeemable(order):
+        # a late capture of a failed/expired order whose code was used up meanwhile: never over the cap
+        _move(order, OrderState.REFUND_PENDING)
+        return Confirmation(order, None, _start_refund(order, payment, payment.amount, "promo_unavailable"))
 
     seats = _seats(order.showtime_id, order.seat_labels, for_update=True)
     unavailable = [s.label for s in seats if s.state != SeatState.AVAILABLE]
@@ -260,6 +280,7 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
     if updated.rowcount != len(seats):  # cannot happen under the row locks; refuse rather than oversell
         raise Conflict("Seats changed while booking.", code="seat_taken")
     _move(order, OrderState.BOOKED)
+    waitlist.booked(order.user_id, order.showtime_id)
     for seat in seats:
         db.session.refresh(seat)
     log.info("booking %s made order=%s showtime=%s seats=%s", booking.reference, order.public_id,
@@ -307,6 +328,7 @@ def fail_payment(gateway_order_id: str, gateway_payment_id: str | None = None) -
         return order
     _move(order, OrderState.FAILED)
     after_commit(_free_holds(order.showtime_id, order.user_id, list(order.seat_labels)))
+    waitlist.seats_freed(order.showtime_id)
     return order
 
 
@@ -328,6 +350,7 @@ def expire_stale_orders(limit: int = 200) -> int:
     ))
     for order in stale:
         _move(order, OrderState.EXPIRED)
+        waitlist.seats_freed(order.showtime_id)
     return len(stale)
 
 
@@ -436,6 +459,7 @@ def _cancel_and_refund(booking: Booking, percent: int, reason: str) -> Refund | 
         refund = _start_refund(order, payment, amount, reason)
     showtime_id, labels = booking.showtime_id, list(booking.seat_labels)
     after_commit(lambda: _publish_quietly(showtime_id, "seat_released", labels))
+    waitlist.seats_freed(showtime_id)
     log.info("booking %s cancelled refund=%s%% reason=%s", booking.reference, percent, reason)
     return refund
 

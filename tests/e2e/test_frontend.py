@@ -96,6 +96,11 @@ def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> Non
         buyer = make_user(email="buyer@example.com", name="Asha Buyer", password=PASSWORD)
         make_user(email="watcher@example.com", name="Ravi Watcher", password=PASSWORD)
         showtime_id, buyer_email = showtime.id, buyer.email
+        from app.extensions import db
+        from app.models import PromoCode, PromoKind
+
+        db.session.add(PromoCode(code="FIRST50", kind=PromoKind.FLAT, value=5_000, min_order_amount=0))
+        db.session.commit()
 
     buyer_ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     watcher_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -170,12 +175,22 @@ def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> Non
         page.get_by_role("button", name="Proceed to checkout").click()
         expect(page).to_have_url(f"{server}/checkout/{showtime_id}?seats=E7")
         expect(page.get_by_test_id("order-amount")).to_have_text("₹200")
+        # a promo code: a wrong one is explained in place, a right one (any case) lowers the amount
+        page.get_by_label("Promo code").fill("nope")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_text("This promo code is not valid.")).to_be_visible()
+        expect(page.get_by_test_id("order-amount")).to_have_text("₹200")
+        page.get_by_label("Promo code").fill("first50")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_test_id("order-amount")).to_have_text("₹150")
+        expect(page.get_by_test_id("order-discount")).to_contain_text("FIRST50")
         page.get_by_role("button", name="Pay (test gateway)").click()
         confirmation = page.get_by_test_id("booking-confirmation")
         expect(confirmation).to_be_visible(timeout=15_000)
         reference = page.get_by_test_id("booking-reference").inner_text().strip()
         assert reference
         expect(confirmation).to_contain_text("E7")
+        expect(confirmation).to_contain_text("₹150")
 
         # the watcher sees the seat booked, still live
         expect(watched_seat).to_have_attribute("data-status", "booked", timeout=10_000)

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 
-import { Alert, Button, Card, Spinner } from "@/components/ui";
+import { Alert, Button, Card, Input, Spinner } from "@/components/ui";
 import { errorMessage } from "@/lib/api-client";
 import { formatMoney, formatTime } from "@/lib/format";
 
@@ -21,6 +21,8 @@ type Props = {
 /** Create the order, show the server's amount, pay through the configured gateway, verify. */
 export function CheckoutPanel({ showtimeId, seatIds, renderBooking, onBack }: Props) {
   const createOrder = useCreateOrder();
+  const applyPromo = useCreateOrder(); // the same seats again with a code: the server answers with the new amount
+  const [promoCode, setPromoCode] = useState("");
   const devCheckout = useDevCheckout();
   const verify = useVerifyPayment();
   const [payError, setPayError] = useState<string | null>(null);
@@ -43,7 +45,7 @@ export function CheckoutPanel({ showtimeId, seatIds, renderBooking, onBack }: Pr
       </Card>
     );
   }
-  const order = createOrder.data;
+  const order = applyPromo.data ?? createOrder.data;
   if (!order) return <Card className="p-6"><Spinner label="Preparing your order…" /></Card>;
 
   const result = verify.data;
@@ -92,6 +94,27 @@ export function CheckoutPanel({ showtimeId, seatIds, renderBooking, onBack }: Pr
         <h2 className="text-lg font-semibold text-white">Order summary</h2>
         <p className="text-sm text-slate-400">Seats {order.seat_ids.join(", ")}</p>
       </div>
+      <form className="flex items-end gap-2" onSubmit={(event) => {
+        event.preventDefault();
+        const code = promoCode.trim();
+        if (code) applyPromo.mutate({ showtime_id: showtimeId, seat_ids: seatIds, promo_code: code });
+      }}>
+        <Input label="Promo code" className="flex-1" value={promoCode} maxLength={32} autoComplete="off"
+               data-testid="promo-code" disabled={paying || applyPromo.isPending}
+               onChange={(event) => setPromoCode(event.target.value)}
+               error={applyPromo.isError ? errorMessage(applyPromo.error) : null} />
+        <Button type="submit" variant="secondary" loading={applyPromo.isPending} disabled={paying || !promoCode.trim()}>
+          Apply
+        </Button>
+      </form>
+      {order.discount ? (
+        <dl className="space-y-1 text-sm" data-testid="order-discount">
+          <div className="flex justify-between"><dt className="text-slate-400">Seats</dt>
+            <dd className="text-slate-200">{formatMoney(order.subtotal ?? order.amount, order.currency)}</dd></div>
+          <div className="flex justify-between"><dt className="text-slate-400">Promo {order.promo_code}</dt>
+            <dd className="text-emerald-400">−{formatMoney(order.discount, order.currency)}</dd></div>
+        </dl>
+      ) : null}
       <div className="flex items-baseline justify-between border-y border-ink-700/70 py-4">
         <span className="text-slate-300">Amount to pay</span>
         <span data-testid="order-amount" className="text-3xl font-bold text-white">
