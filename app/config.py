@@ -135,6 +135,9 @@ class Config:
         self.JWT_ALGORITHM = "HS256"
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=_int("JWT_ACCESS_TTL_S", 900, 30))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=_int("JWT_REFRESH_TTL_S", 7 * 86400, 60))
+        # a rotated refresh token used again after this many seconds ends its whole session (theft);
+        # within it, it is only refused (two tabs refreshing at once)
+        self.REFRESH_REUSE_GRACE_S = _int("REFRESH_REUSE_GRACE_S", 10, 0, 300)
 
         self.SEAT_LOCK_TTL_MS = _int("SEAT_LOCK_TTL_MS", 180_000, 1_000, 3_600_000)
         self.SEAT_LOCK_PREFIX = _env("SEAT_LOCK_PREFIX", "cineverse") or "cineverse"

@@ -130,9 +130,11 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(204)
 @_errors(e401="unauthorized, invalid_token, token_expired, token_revoked", e422="validation_error")
 def logout(body: dict[str, Any]) -> None:
-    """Revoke the bearer access token (and the refresh token, when given); they get 401 from then on."""
+    """End the session: the bearer access token, the refresh token when given, and every refresh token
+    of the same sign-in (given or not) get 401 from then on."""
     with transaction():
         auth.revoke(get_jwt())
+        auth.revoke_family(get_jwt())
         if body.get("refresh_token"):
             auth.revoke_encoded_refresh(body["refresh_token"], get_jwt_identity())
 

@@ -9,6 +9,14 @@ the check falls back to the database while Redis is down.
 The registration token (issued after a verified sign-up code) is a separate JWT: signed with a key
 derived from JWT_SECRET_KEY, with its own audience and type, so no JWT-protected route accepts it and
 it cannot pass for an access token; it is single use.
+
+Sessions: every token of one sign-in carries the same family id (`fam`), kept across refreshes. Logout
+ends the family, so the session's refresh tokens die even when the client does not send them; a rotated
+refresh token presented again after REFRESH_REUSE_GRACE_S means two parties hold the session (a stolen
+token), so the family ends too and the thief's newer refresh token with it (OAuth 2.0 Security BCP,
+refresh token rotation with reuse detection). A family is revoked as a `revoked_tokens` row whose jti is
+`fam:<id>`; only refresh tokens are checked against it (access tokens live minutes, and the hot routes
+keep their one Redis step).
 """
 
 from __future__ import annotations
@@ -58,12 +66,14 @@ class RegistrationTokenInvalid(Unauthorized):
 # ---------------------------------------------------------------- tokens
 
 
-def token_pair(user: User) -> dict[str, Any]:
-    """A fresh access + refresh token for user, in the API's token response shape."""
+def token_pair(user: User, family: str | None = None) -> dict[str, Any]:
+    """A fresh access + refresh token for user, in the API's token response shape; a new session
+    (token family) unless `family` continues one."""
     identity = str(user.id)
+    claims = {"fam": family or uuid.uuid4().hex}
     return {
-        "access_token": create_access_token(identity=identity),
-        "refresh_token": create_refresh_token(identity=identity),
+        "access_token": create_access_token(identity=identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity=identity, additional_claims=claims),
         "token_type": "bearer",
         "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
     }
@@ -168,15 +178,34 @@ def revoke(payload: dict[str, Any]) -> bool:
     Returns False when it was already revoked (a concurrent logout or refresh got there first). Redis is
     written first: if the commit then fails the token is only dead early, never alive after logout.
     """
-    jti = str(payload["jti"])
     expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=timezone.utc)
-    ttl = max(1, int(payload["exp"]) - int(time.time()))
+    return _revoke_jti(str(payload["jti"]), str(payload.get("type", "access")), payload.get("sub"), expires_at)
+
+
+def _family_jti(family: str) -> str:
+    return f"fam:{family}"
+
+
+def revoke_family(payload: dict[str, Any]) -> bool:
+    """End the session (token family) of the decoded token `payload`: its refresh tokens, issued or yet
+    to be presented, are refused from now on (flushes, never commits). False when the token has no
+    family (issued before families existed) or the family was ended already."""
+    family = payload.get("fam")
+    if not isinstance(family, str) or not family:
+        return False
+    # no token of the family outlives the newest refresh token, which expires within this
+    expires_at = datetime.now(timezone.utc) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    return _revoke_jti(_family_jti(family), "family", payload.get("sub"), expires_at)
+
+
+def _revoke_jti(jti: str, token_type: str, subject: object, expires_at: datetime) -> bool:
+    ttl = max(1, int(expires_at.timestamp() - time.time()))
     get_redis().set(_revoked_key(jti), "1", ex=ttl)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    user_id = int(payload["sub"]) if str(payload.get("sub", "")).isdigit() else None
+    user_id = int(str(subject)) if str(subject or "").isdigit() else None
     stmt = (insert(RevokedToken)
-            .values(jti=jti, token_type=str(payload.get("type", "access")), user_id=user_id,
+            .values(jti=jti, token_type=token_type, user_id=user_id,
                     expires_at=expires_at, revoked_at=datetime.now(timezone.utc))
             .on_conflict_do_nothing(index_elements=["jti"]).returning(RevokedToken.id))
     return db.session.execute(stmt).scalar() is not None
@@ -206,7 +235,37 @@ def rotate(refresh_payload: dict[str, Any]) -> dict[str, Any]:
     user = user_from_identity(refresh_payload["sub"])
     if not revoke(refresh_payload):
         raise Unauthorized("This refresh token was already used.", code="token_revoked")
-    return token_pair(user)
+    family = refresh_payload.get("fam")
+    return token_pair(user, family if isinstance(family, str) and family else None)
+
+
+def is_refresh_token_revoked(payload: dict[str, Any]) -> bool:
+    """True when the refresh token `payload` or its whole session was revoked."""
+    if is_token_revoked(str(payload["jti"])):
+        return True
+    family = payload.get("fam")
+    return isinstance(family, str) and bool(family) and is_token_revoked(_family_jti(family))
+
+
+def refused_refresh_token(payload: dict[str, Any]) -> None:
+    """A revoked refresh token was presented: if it was rotated (or logged out) longer than
+    REFRESH_REUSE_GRACE_S ago, someone else may hold its successor, so its session ends (commits).
+    Never raises: the caller answers 401 whatever happens here."""
+    grace = timedelta(seconds=int(current_app.config["REFRESH_REUSE_GRACE_S"]))
+    try:
+        revoked_at = db.session.scalar(sa.select(RevokedToken.revoked_at)
+                                       .where(RevokedToken.jti == str(payload["jti"])))
+        if revoked_at is None or revoked_at > datetime.now(timezone.utc) - grace:
+            return  # only the session was ended, or two refreshes raced: nothing more to end
+        if revoke_family(payload):
+            db.session.commit()
+            log.warning("refresh token reused after rotation: session ended user=%s family=%s",
+                        payload.get("sub"), payload.get("fam"))
+        else:
+            db.session.rollback()
+    except Exception:  # noqa: BLE001 - the 401 stands; the family is ended on the next reuse
+        db.session.rollback()
+        log.exception("could not end the session of a reused refresh token user=%s", payload.get("sub"))
 
 
 def _warm_revocation_cache(client: Any) -> None:
@@ -343,6 +402,8 @@ def init_auth(app: Flask) -> None:
     def _blocked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         if _defer_revocation_check(payload):
             return False
+        if payload.get("type") == "refresh":
+            return is_refresh_token_revoked(payload)
         return is_token_revoked(str(payload["jti"]))
 
     @jwt.unauthorized_loader
@@ -360,6 +421,8 @@ def init_auth(app: Flask) -> None:
 
     @jwt.revoked_token_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        if payload.get("type") == "refresh":
+            refused_refresh_token(payload)
         return _error(_revoked_error(payload))
 
     @jwt.user_lookup_error_loader

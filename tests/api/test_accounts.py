@@ -10,7 +10,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from app.extensions import db
+from app.extensions import db, get_redis
 from app.models import RevokedToken, Role, User
 from app.services import auth
 from tests.accounts_support import bearer, inbox_fixture, sign_up  # noqa: F401  (the inbox fixture)
@@ -252,7 +252,7 @@ def test_logout_revokes_the_token_everywhere(client, ctx, inbox):
         assert response.status_code == 401, response.get_json()
         assert response.get_json()["error"]["code"] == "token_revoked"
     rows = db.session.scalars(sa.select(RevokedToken)).all()
-    assert sorted(r.token_type for r in rows) == ["access", "refresh"]
+    assert sorted(r.token_type for r in rows) == ["access", "family", "refresh"]
     # A fresh login still works.
     again = client.post("/api/user/login", json={"email": "out@example.com", "password": "s3cret-pass"})
     assert client.get("/api/user/me", headers=bearer(again.get_json()["access_token"])).status_code == 200
@@ -280,6 +280,75 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(client, ctx, inbox
     # An access token is not a refresh token, nor the other way round.
     assert client.post("/api/user/refresh", headers=bearer(pair["access_token"])).status_code == 401
     assert client.get("/api/user/me", headers=bearer(pair["refresh_token"])).status_code == 401
+
+
+def _rotated_long_ago(refresh_token: str) -> None:
+    """Move a rotated refresh token's revocation out of the reuse grace window."""
+    from flask_jwt_extended import decode_token
+
+    jti = decode_token(refresh_token, allow_expired=True)["jti"]
+    db.session.execute(sa.update(RevokedToken).where(RevokedToken.jti == jti)
+                       .values(revoked_at=RevokedToken.revoked_at - sa.text("interval '1 minute'")))
+    db.session.commit()
+
+
+def test_a_refresh_token_reused_after_rotation_ends_its_whole_session(client, ctx, inbox, caplog, monkeypatch):
+    # Alembic's fileConfig (the session fixture runs the migrations) disables loggers that existed before it.
+    monkeypatch.setattr(logging.getLogger("app.services.auth"), "disabled", False)
+    tokens = sign_up(client, inbox, "reuse@example.com")
+    other = client.post("/api/user/login", json={"email": "reuse@example.com", "password": "s3cret-pass"}).get_json()
+    stolen = tokens["refresh_token"]
+    rotated = client.post("/api/user/refresh", headers=bearer(stolen))  # the thief refreshes first
+    assert rotated.status_code == 200
+    newer = rotated.get_json()["refresh_token"]
+    _rotated_long_ago(stolen)
+    with caplog.at_level(logging.WARNING, logger="app.services.auth"):
+        again = client.post("/api/user/refresh", headers=bearer(stolen))  # the owner's copy comes back
+    assert again.status_code == 401 and again.get_json()["error"]["code"] == "token_revoked"
+    assert "refresh token reused after rotation" in caplog.text
+    # the successor the thief holds is dead too, whichever way it is sent
+    for response in (client.post("/api/user/refresh", headers=bearer(newer)),
+                     client.post("/api/user/refresh", json={"refresh_token": newer})):
+        assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
+    # ...and it stays dead after Redis forgets (the family is in the database)
+    get_redis().flushdb()
+    assert client.post("/api/user/refresh", headers=bearer(newer)).status_code == 401
+    # another sign-in of the same user is its own session
+    assert client.post("/api/user/refresh", headers=bearer(other["refresh_token"])).status_code == 200
+
+
+def test_a_refresh_token_reused_within_the_grace_window_is_only_refused(client, ctx, inbox):
+    """Two tabs refreshing with one token at once: the loser gets 401, the winner's session lives on."""
+    tokens = sign_up(client, inbox, "tabs@example.com")
+    first = client.post("/api/user/refresh", headers=bearer(tokens["refresh_token"]))
+    second = client.post("/api/user/refresh", headers=bearer(tokens["refresh_token"]))
+    assert (first.status_code, second.status_code) == (200, 401)
+    assert client.post("/api/user/refresh", headers=bearer(first.get_json()["refresh_token"])).status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RevokedToken)
+                             .where(RevokedToken.token_type == "family")) == 0
+
+
+def test_logout_ends_the_sessions_refresh_tokens_even_when_not_sent(client, ctx, inbox):
+    tokens = sign_up(client, inbox, "bye@example.com")
+    other = client.post("/api/user/login", json={"email": "bye@example.com", "password": "s3cret-pass"}).get_json()
+    refreshed = client.post("/api/user/refresh", headers=bearer(tokens["refresh_token"])).get_json()
+    assert client.post("/api/user/logout", headers=bearer(refreshed["access_token"])).status_code == 204
+    response = client.post("/api/user/refresh", headers=bearer(refreshed["refresh_token"]))
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
+    assert client.post("/api/user/refresh", headers=bearer(other["refresh_token"])).status_code == 200
+
+
+def test_tokens_without_a_family_still_work(client, ctx):
+    """Tokens issued before sessions had families: refresh and logout as before."""
+    from flask_jwt_extended import create_access_token, create_refresh_token
+
+    user = make_user()
+    refresh = create_refresh_token(identity=str(user.id))
+    pair = client.post("/api/user/refresh", headers=bearer(refresh))
+    assert pair.status_code == 200 and client.post("/api/user/refresh", headers=bearer(refresh)).status_code == 401
+    access = create_access_token(identity=str(user.id))
+    assert client.post("/api/user/logout", headers=bearer(access)).status_code == 204
+    assert client.get("/api/user/me", headers=bearer(access)).status_code == 401
 
 
 def test_concurrent_refreshes_with_one_token_have_one_winner(app, ctx):
