@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from app.errors import NotFound, ValidationError
+from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Movie, Screen, SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, Theatre
 from app.services.layouts import seats_of
@@ -160,3 +160,16 @@ def showtime_seats(showtime_id: int) -> list[ShowtimeSeat]:
 
 def page_body(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
     return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def sellable_showtime(showtime_id: int) -> Showtime:
+    """The showtime, if seats of it can still be sold. Raises NotFound `showtime_not_found`, Conflict
+    `showtime_cancelled` or `showtime_started`."""
+    showtime = db.session.get(Showtime, showtime_id)
+    if showtime is None:
+        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
+    if showtime.status != ShowtimeStatus.SCHEDULED:
+        raise Conflict("This showtime was cancelled.", code="showtime_cancelled")
+    if showtime.starts_at <= datetime.now(timezone.utc):
+        raise Conflict("This showtime has already started.", code="showtime_started")
+    return showtime

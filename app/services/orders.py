@@ -37,6 +37,7 @@ from app.models import (
     ShowtimeStatus,
 )
 from app.services import holds, promos, waitlist
+from app.services.catalogue import sellable_showtime
 from app.services.gateways import get_gateway
 from app.services.uow import after_commit
 
@@ -76,17 +77,6 @@ def _lock_timeout() -> None:
     """Wait at most a few seconds for a row lock; the error becomes a retry or a 503, never a wait."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
-
-
-def _sellable_showtime(showtime_id: int) -> Showtime:
-    showtime = db.session.get(Showtime, showtime_id)
-    if showtime is None:
-        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
-    if showtime.status != ShowtimeStatus.SCHEDULED:
-        raise Conflict("This showtime was cancelled.", code="showtime_cancelled")
-    if showtime.starts_at <= _now():
-        raise Conflict("This showtime has already started.", code="showtime_started")
-    return showtime
 
 
 def _seats(showtime_id: int, labels: list[str], *, for_update: bool = False) -> list[ShowtimeSeat]:
@@ -129,7 +119,7 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
     and 503 when Redis is down.
     """
     labels = sorted(holds.normalize_labels(seat_ids))
-    _sellable_showtime(showtime_id)
+    sellable_showtime(showtime_id)
     seats = _seats(showtime_id, labels)
     sold = [s.label for s in seats if s.state != SeatState.AVAILABLE]
     if sold:

@@ -23,9 +23,10 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.errors import Conflict, NotFound, ValidationError
+from app.errors import NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.models import SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, User, WaitlistEntry
+from app.services.catalogue import sellable_showtime
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -39,17 +40,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _open_showtime(showtime_id: int) -> Showtime:
-    showtime = db.session.get(Showtime, showtime_id)
-    if showtime is None:
-        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
-    if showtime.status != ShowtimeStatus.SCHEDULED:
-        raise Conflict("This showtime was cancelled.", code="showtime_cancelled")
-    if showtime.starts_at <= _now():
-        raise Conflict("This showtime has already started.", code="showtime_started")
-    return showtime
-
-
 def join(user_id: int, showtime_id: int, seats: int) -> tuple[WaitlistEntry, bool]:
     """Put user_id on the list wanting `seats` seats, or update the count (keeping the place in the
     queue); returns (entry, created). Raises NotFound, Conflict `showtime_cancelled` /
@@ -57,7 +47,7 @@ def join(user_id: int, showtime_id: int, seats: int) -> tuple[WaitlistEntry, boo
     limit = int(current_app.config["MAX_SEATS_PER_BOOKING"])
     if not 1 <= seats <= limit:
         raise ValidationError(f"Ask for 1 to {limit} seats.", details={"fields": {"seats": f"1 to {limit}"}})
-    _open_showtime(showtime_id)
+    sellable_showtime(showtime_id)
     stmt = sa.select(WaitlistEntry).where(WaitlistEntry.showtime_id == showtime_id,
                                           WaitlistEntry.user_id == user_id).with_for_update()
     entry = db.session.scalar(stmt)

@@ -12,41 +12,14 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditLog, Booking, Order, OrderState, Payment, PromoCode, PromoKind, Role
 from app.services.promos import discount_for
-from tests.api.test_purchase import (
-    KEY_ID,
-    KEY_SECRET,
-    WEBHOOK_SECRET,
+from tests.factories import auth_headers, make_showtime, make_user
+from tests.purchase_support import (
     create_order,
     dev_pay,
     lock,
     sign_payment,
     verify,
 )
-from tests.conftest import make_test_app
-from tests.factories import auth_headers, make_showtime, make_user
-
-
-@pytest.fixture(scope="module")
-def shop(app, tmp_path_factory):
-    """The app with the gateway secrets test_purchase signs with."""
-    shop_app = make_test_app(RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
-                             PAYMENTS_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                             TICKETS_DIR=tmp_path_factory.mktemp("tickets"))
-    yield shop_app
-    with shop_app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture()
-def sctx(shop):
-    with shop.app_context():
-        yield shop
-        db.session.remove()
-
-
-@pytest.fixture()
-def sclient(shop, sctx):
-    return shop.test_client()
 
 # Default layout prices: rows A-H are 20,000 paise, I-L 35,000 (see app.services.layouts).
 
@@ -110,7 +83,7 @@ def test_purchase_with_a_code_pays_the_discounted_amount(sclient, sctx):
 
 def test_a_capture_of_the_undiscounted_amount_is_refunded_not_booked(sclient, sctx):
     """The webhook compares the captured amount with the discounted order amount."""
-    from tests.api.test_purchase import webhook_request
+    from tests.purchase_support import webhook_request
 
     buyer = make_user()
     make_promo(code="TENOFF", kind=PromoKind.PERCENT, value=10)

@@ -32,82 +32,18 @@ from app.models import (
 )
 from tests.conftest import make_test_app
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
-
-KEY_ID = "rzp_test_cineverse"
-KEY_SECRET = "test-razorpay-key-secret-0123456789"
-WEBHOOK_SECRET = "test-webhook-secret-abcdefghij"
-
-
-@pytest.fixture(scope="module")
-def shop(app, tmp_path_factory):
-    """The app with known gateway secrets, so the tests can sign as Razorpay does."""
-    shop_app = make_test_app(RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
-                             PAYMENTS_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                             TICKETS_DIR=tmp_path_factory.mktemp("tickets"))
-    yield shop_app
-    with shop_app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture()
-def sctx(shop):
-    with shop.app_context():
-        yield shop
-        db.session.remove()
-
-
-@pytest.fixture()
-def sclient(shop, sctx):
-    return shop.test_client()
-
-
-def sign_payment(order_id: str, payment_id: str) -> str:
-    return hmac.new(KEY_SECRET.encode(), f"{order_id}|{payment_id}".encode(), hashlib.sha256).hexdigest()
-
-
-def webhook_request(event: str, order_id: str, payment_id: str, amount: int, event_id: str,
-                    secret: str = WEBHOOK_SECRET) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({
-        "entity": "event", "event": event, "contains": ["payment"],
-        "payload": {"payment": {"entity": {"id": payment_id, "entity": "payment", "amount": amount,
-                                           "currency": "INR", "order_id": order_id,
-                                           "status": "failed" if event == "payment.failed" else "captured"}}},
-    }).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"X-Razorpay-Signature": signature, "X-Razorpay-Event-Id": event_id,
-                  "Content-Type": "application/json"}
-
-
-def lock(client, user, showtime_id, seats):
-    response = client.post(f"/api/showtimes/{showtime_id}/redis-lock-seats", json={"seat_ids": seats},
-                           headers=auth_headers(user))
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def create_order(client, user, showtime_id, seats):
-    response = client.post("/api/payments/create-order", json={"showtime_id": showtime_id, "seat_ids": seats},
-                           headers=auth_headers(user))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def dev_pay(client, user, gateway_order_id, outcome="success"):
-    response = client.post("/api/payments/dev/checkout", json={"razorpay_order_id": gateway_order_id,
-                                                                "outcome": outcome}, headers=auth_headers(user))
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def verify(client, user, order_id, payment_id, signature, headers=None):
-    return client.post("/api/payments/verify", headers=headers or auth_headers(user), json={
-        "razorpay_order_id": order_id, "razorpay_payment_id": payment_id, "razorpay_signature": signature})
-
-
-def lose_seat_locks(redis_client, showtime_id: int) -> None:
-    """Redis loses every seat-lock key of the showtime (not the dev gateway's records)."""
-    for key in redis_client.scan_iter(match=f"*{{st:{showtime_id}}}*"):
-        redis_client.delete(key)
+from tests.purchase_support import (
+    KEY_ID,
+    KEY_SECRET,
+    WEBHOOK_SECRET,
+    create_order,
+    dev_pay,
+    lock,
+    lose_seat_locks,
+    sign_payment,
+    verify,
+    webhook_request,
+)
 
 
 def seat_states(showtime_id: int) -> dict[str, SeatState]:

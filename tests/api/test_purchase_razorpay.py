@@ -9,13 +9,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Booking, Refund, RefundState
-from tests.api.test_purchase import create_order, lock, lose_seat_locks, sign_payment, verify
 from tests.conftest import make_test_app
 from tests.factories import make_showtime, make_user
+from tests.purchase_support import KEY_ID, KEY_SECRET, create_order, lock, lose_seat_locks, sign_payment, verify
 from tests.services.test_gateways import FakeRazorpay
-
-KEY_ID = "rzp_test_cineverse"
-KEY_SECRET = "test-razorpay-key-secret-0123456789"  # the same secret test_purchase.sign_payment uses
 
 
 @pytest.fixture()

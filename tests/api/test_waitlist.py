@@ -13,8 +13,8 @@ from app.models import Booking, SeatState, ShowtimeSeat, ShowtimeStatus, Waitlis
 from app.services import holds, orders
 from app.services.uow import transaction
 from tests.accounts_support import inbox_fixture  # noqa: F401  (the inbox fixture)
-from tests.api.test_purchase import create_order, dev_pay, lock, verify
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
+from tests.purchase_support import create_order, dev_pay, lock, verify
 from workers.waitlist import notify_on_lapse
 
 

@@ -10,7 +10,9 @@ from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Booking, WebhookEvent
-from tests.api.test_purchase import (
+from tests.conftest import make_test_app
+from tests.factories import auth_headers, make_movie, make_showtime, make_user
+from tests.purchase_support import (
     KEY_ID,
     KEY_SECRET,
     WEBHOOK_SECRET,
@@ -21,8 +23,6 @@ from tests.api.test_purchase import (
     verify,
     webhook_request,
 )
-from tests.conftest import make_test_app
-from tests.factories import auth_headers, make_movie, make_showtime, make_user
 from tests.workers.conftest import BROKER_URL, start_worker, stop_worker, wait_for
 
 pytestmark = pytest.mark.worker
