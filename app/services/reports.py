@@ -9,7 +9,7 @@ never became a booking (seats gone, amount mismatch) are not sales and are not i
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -32,6 +32,9 @@ from app.models import (
 
 MAX_RANGE_DAYS = 366
 CURRENCY = "INR"
+
+
+SelectT = TypeVar("SelectT", bound=sa.Select[Any])
 
 
 def _tz() -> ZoneInfo:
@@ -67,6 +70,18 @@ def _seats_sold(column: Any) -> Any:
     return sa.func.json_array_length(column)
 
 
+def _of_movie_and_theatre(stmt: SelectT, movie_id: int | None, theatre_id: int | None) -> SelectT:
+    """stmt (which selects from Showtime) joined to its movie, screen and theatre, narrowed to the given ones."""
+    stmt = (stmt.join(Movie, Movie.id == Showtime.movie_id)
+            .join(Screen, Screen.id == Showtime.screen_id)
+            .join(Theatre, Theatre.id == Screen.theatre_id))
+    if theatre_id is not None:
+        stmt = stmt.where(Theatre.id == theatre_id)
+    if movie_id is not None:
+        stmt = stmt.where(Movie.id == movie_id)
+    return stmt
+
+
 def _money(amount: Any) -> dict[str, Any]:
     return {"amount": int(amount or 0), "currency": CURRENCY}
 
@@ -87,15 +102,9 @@ def sales(date_from: date | None, date_to: date | None, group_by: str, page: int
                       Movie.id.label("movie_id"), Movie.title.label("movie_title"),
                       Theatre.id.label("theatre_id"), Theatre.name.label("theatre_name"))
             .join(Showtime, Showtime.id == Booking.showtime_id)
-            .join(Movie, Movie.id == Showtime.movie_id)
-            .join(Screen, Screen.id == Showtime.screen_id)
-            .join(Theatre, Theatre.id == Screen.theatre_id)
             .outerjoin(refunded, refunded.c.order_id == Booking.order_id)
             .where(Booking.created_at >= start, Booking.created_at < end))
-    if theatre_id is not None:
-        base = base.where(Theatre.id == theatre_id)
-    if movie_id is not None:
-        base = base.where(Movie.id == movie_id)
+    base = _of_movie_and_theatre(base, movie_id, theatre_id)
     rows = base.subquery()
     measures = (sa.func.count(rows.c.booking_id).label("bookings"),
                 sa.func.coalesce(sa.func.sum(rows.c.seats), 0).label("seats_sold"),
@@ -147,15 +156,9 @@ def occupancy(date_from: date | None, date_to: date | None, page: int, per_page:
                       Movie.title, Theatre.id.label("theatre_id"), Theatre.name.label("theatre_name"),
                       Screen.name.label("screen_name"), sa.func.coalesce(counts.c.capacity, 0).label("capacity"),
                       sa.func.coalesce(counts.c.sold, 0).label("sold"))
-            .join(Movie, Movie.id == Showtime.movie_id)
-            .join(Screen, Screen.id == Showtime.screen_id)
-            .join(Theatre, Theatre.id == Screen.theatre_id)
             .outerjoin(counts, counts.c.showtime_id == Showtime.id)
             .where(Showtime.starts_at >= start, Showtime.starts_at < end))
-    if theatre_id is not None:
-        stmt = stmt.where(Theatre.id == theatre_id)
-    if movie_id is not None:
-        stmt = stmt.where(Movie.id == movie_id)
+    stmt = _of_movie_and_theatre(stmt, movie_id, theatre_id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     listed = stmt.subquery()
     summary = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(listed.c.capacity), 0),
