@@ -34,7 +34,7 @@ MAX_RANGE_DAYS = 366
 CURRENCY = "INR"
 
 
-SelectT = TypeVar("SelectT", bound=sa.Select[Any])
+SelectT = TypeVar("SelectT", bound=sa.Select)
 
 
 def _tz() -> ZoneInfo:
