@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_staff, staff_required
 from app.api.docs import error_responses
-from app.schemas.accounts import RoleChangeSchema, UserFilterArgs, UserPage, UserSchema
+from app.schemas.accounts import ActiveChangeSchema, RoleChangeSchema, UserFilterArgs, UserPage, UserSchema
 from app.schemas.admin import (
     AuditFilterArgs,
     AuditPage,
@@ -262,6 +262,18 @@ def set_role(body: dict[str, Any], user_id: int) -> Any:
     """Superadmins only: promote a user to admin or demote an admin to user (effective at once)."""
     with transaction():
         return staff.set_role(current_staff(), user_id, body["role"])
+
+
+@blp.route("/users/<int:user_id>/active", methods=["PUT"])
+@_staff(e403="staff_only, superadmin_only (an admin's account), superadmin_protected, self_protected",
+        e404="user_not_found", e422="validation_error")
+@blp.arguments(ActiveChangeSchema, error_status_code=422)
+@blp.response(200, UserSchema)
+def set_active(body: dict[str, Any], user_id: int) -> Any:
+    """Suspend (`{"active": false}`) or restore an account, effective at once: a suspended user's tokens
+    get 401 on every route. Admins manage plain users; superadmins also manage admins."""
+    with transaction():
+        return staff.set_active(current_staff(), user_id, body["active"])
 
 
 @blp.route("/audit")

@@ -119,4 +119,10 @@ class RoleChangeSchema(Schema):
                          metadata={"description": "superadmin is granted only with `flask create-superadmin`"})
 
 
+class ActiveChangeSchema(Schema):
+    active = fields.Boolean(required=True, truthy={True}, falsy={False},
+                            metadata={"description": "false suspends the account at once (its tokens get 401), "
+                                                     "true restores it"})
+
+
 UserPage = page_of(UserSchema)

@@ -46,6 +46,7 @@ from app.models import RevokedToken, Role, User
 from app.services.holds import GuardRefused
 from app.services.otp import normalize_email
 from app.services.passwords import hash_password, verify_password
+from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +199,38 @@ def revoke_family(payload: dict[str, Any]) -> bool:
     return _revoke_jti(_family_jti(family), "family", payload.get("sub"), expires_at)
 
 
-def _revoke_jti(jti: str, token_type: str, subject: object, expires_at: datetime) -> bool:
+def _user_jti(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def suspend_user(user: User) -> None:
+    """Every token of user is refused from now on, on every route (flushes, never commits; the caller
+    also marks the user inactive, which keeps login and refresh closed). The mark outlives the longest
+    token: after that no token issued before the suspension is left, and no new one can be issued.
+    Redis gets a short mark at once and the full one after the commit, so a failed commit locks the
+    user out for a minute at most."""
+    jti = _user_jti(user.id)
+    expires_at = datetime.now(timezone.utc) + max(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+                                                  current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+    db.session.execute(sa.delete(RevokedToken).where(RevokedToken.jti == jti))  # a mark of an earlier suspension
+    _revoke_jti(jti, "user", user.id, expires_at, redis_ttl=60)
+    key, ttl = _revoked_key(jti), max(1, int(expires_at.timestamp() - time.time()))
+    after_commit(lambda: get_redis().set(key, "1", ex=ttl))
+
+
+def restore_user(user: User) -> None:
+    """Undo suspend_user (flushes, never commits): tokens issued before the suspension that have not
+    expired work again. Redis forgets the mark only after the commit (until then the user stays out)."""
+    jti = _user_jti(user.id)
+    db.session.execute(sa.delete(RevokedToken).where(RevokedToken.jti == jti))
+    key = _revoked_key(jti)
+    after_commit(lambda: get_redis().delete(key))
+
+
+def _revoke_jti(jti: str, token_type: str, subject: object, expires_at: datetime,
+                redis_ttl: int | None = None) -> bool:
     ttl = max(1, int(expires_at.timestamp() - time.time()))
-    get_redis().set(_revoked_key(jti), "1", ex=ttl)
+    get_redis().set(_revoked_key(jti), "1", ex=min(ttl, redis_ttl or ttl))
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     user_id = int(str(subject)) if str(subject or "").isdigit() else None
@@ -239,14 +269,6 @@ def rotate(refresh_payload: dict[str, Any]) -> dict[str, Any]:
     return token_pair(user, family if isinstance(family, str) and family else None)
 
 
-def is_refresh_token_revoked(payload: dict[str, Any]) -> bool:
-    """True when the refresh token `payload` or its whole session was revoked."""
-    if is_token_revoked(str(payload["jti"])):
-        return True
-    family = payload.get("fam")
-    return isinstance(family, str) and bool(family) and is_token_revoked(_family_jti(family))
-
-
 def refused_refresh_token(payload: dict[str, Any]) -> None:
     """A revoked refresh token was presented: if it was rotated (or logged out) longer than
     REFRESH_REUSE_GRACE_S ago, someone else may hold its successor, so its session ends (commits).
@@ -282,11 +304,18 @@ def _warm_revocation_cache(client: Any) -> None:
 
 
 def is_token_revoked(jti: str) -> bool:
-    """True when jti was revoked. Reads Redis only once the cache is warm; the database while Redis is down."""
+    """True when jti was revoked (see is_revoked)."""
+    return is_revoked([jti])
+
+
+def is_revoked(jtis: Sequence[str]) -> bool:
+    """True when any of jtis (a token's own, its session's `fam:<id>`, its user's `user:<id>`) was
+    revoked. Reads Redis only once the cache is warm (one round trip); the database while Redis is down."""
+    keys = [_revoked_key(jti) for jti in jtis]
     try:
         client = get_redis()
         pipe = client.pipeline(transaction=False)
-        pipe.exists(_revoked_key(jti))
+        pipe.exists(*keys)
         pipe.exists(_warm_key())
         revoked, warm = pipe.execute()
         if revoked:
@@ -294,10 +323,24 @@ def is_token_revoked(jti: str) -> bool:
         if warm:
             return False
         _warm_revocation_cache(client)
-        return bool(client.exists(_revoked_key(jti)))
+        return bool(client.exists(*keys))
     except redis.exceptions.RedisError as exc:
         log.warning("revoked-token cache unavailable, asking the database: %s", exc)
-        return db.session.scalar(sa.select(RevokedToken.id).where(RevokedToken.jti == jti)) is not None
+        return db.session.scalar(sa.select(RevokedToken.id).where(RevokedToken.jti.in_(list(jtis))).limit(1)) \
+            is not None
+
+
+def checked_jtis(payload: dict[str, Any]) -> list[str]:
+    """What a token's revocation check looks up: its jti, its user's suspension, and for a refresh token
+    its session (family)."""
+    jtis = [str(payload["jti"])]
+    subject = str(payload.get("sub", ""))
+    if subject.isdigit():
+        jtis.append(_user_jti(int(subject)))
+    family = payload.get("fam")
+    if payload.get("type") == "refresh" and isinstance(family, str) and family:
+        jtis.append(_family_jti(family))
+    return jtis
 
 
 # A view whose single Redis step can check the token's revocation itself (the hold scripts take guard
@@ -312,6 +355,17 @@ T = TypeVar("T")
 
 
 def _revoked_error(payload: dict[str, Any]) -> Unauthorized:
+    """The 401 for a refused token: `account_inactive` when its user was suspended (asked only on this
+    refusal path), else `token_revoked`."""
+    subject = str(payload.get("sub", ""))
+    try:
+        active = db.session.scalar(sa.select(User.is_active).where(User.id == int(subject))) \
+            if subject.isdigit() else None
+    except Exception:  # noqa: BLE001 - the refusal stands; only its wording is at stake
+        db.session.rollback()
+        active = None
+    if active is False:
+        return Unauthorized("This account no longer exists or is deactivated.", code="account_inactive")
     return Unauthorized("The token was revoked.", code="token_revoked", details={"token_type": payload.get("type")})
 
 
@@ -328,7 +382,7 @@ def _defer_revocation_check(payload: dict[str, Any]) -> bool:
 
 def _check_pending_revocation() -> None:
     payload = g.pop(_PENDING, None)
-    if payload is not None and is_token_revoked(str(payload["jti"])):
+    if payload is not None and is_revoked(checked_jtis(payload)):
         raise _revoked_error(payload)
 
 
@@ -356,24 +410,29 @@ def revocation_checked_in_step(view: Callable[..., T]) -> Callable[..., T]:
 
 def with_revocation_guard(step: Callable[[Sequence[str]], T]) -> T:
     """Run step(guard) inside a `revocation_checked_in_step` view: guard is the token's revocation key
-    (must not exist) and the revocation mirror's warm marker (must exist), which the hold scripts check
-    before changing anything (holds.GuardRefused). An empty guard when the token was checked already.
+    and its user's suspension key (neither may exist) and the revocation mirror's warm marker (must
+    exist), which the hold scripts check before changing anything (holds.GuardRefused). An empty guard
+    when the token was checked already.
 
-    Raises Unauthorized `token_revoked`. A cold mirror (no warm marker, e.g. after a Redis restart) gets
-    the full check, which rebuilds it, and the step runs once more without the guard.
+    Raises Unauthorized `token_revoked` / `account_inactive`. A cold mirror (no warm marker, e.g. after a
+    Redis restart) gets the full check, which rebuilds it, and the step runs once more without the guard.
     """
     payload = g.pop(_PENDING, None)
     if payload is None:
         return step(())
-    jti = str(payload["jti"])
+    jtis = checked_jtis(payload)
+    if len(jtis) != 2:  # a token without a numeric subject: the usual check, then the step
+        if is_revoked(jtis):
+            raise _revoked_error(payload)
+        return step(())
     try:
-        return step((_revoked_key(jti), _warm_key()))
+        return step((_revoked_key(jtis[0]), _revoked_key(jtis[1]), _warm_key()))
     except GuardRefused as exc:
-        if exc.present or is_token_revoked(jti):
+        if exc.present or is_revoked(jtis):
             raise _revoked_error(payload) from exc
         return step(())
     except Exception as exc:  # the step may have failed before its script ran (bad seats, Redis down)
-        if is_token_revoked(jti):
+        if is_revoked(jtis):
             raise _revoked_error(payload) from exc
         raise
 
@@ -402,9 +461,7 @@ def init_auth(app: Flask) -> None:
     def _blocked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         if _defer_revocation_check(payload):
             return False
-        if payload.get("type") == "refresh":
-            return is_refresh_token_revoked(payload)
-        return is_token_revoked(str(payload["jti"]))
+        return is_revoked(checked_jtis(payload))
 
     @jwt.unauthorized_loader
     def _missing(reason: str):  # type: ignore[no-untyped-def]

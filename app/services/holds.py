@@ -251,11 +251,13 @@ return publish(KEYS[1], ARGV[1], ARGV[2], ARGV[3], labels)
 """
 
 # A caller's precondition checked in the same step as a lock or release, so that it costs no round trip of
-# its own (app.services.auth passes the token's revocation keys this way): KEYS[1] must not exist, KEYS[2]
-# must exist; both are removed from KEYS before the script proper runs, so its indices are unchanged.
+# its own (app.services.auth passes the token's and its user's revocation keys this way): KEYS[1] and
+# KEYS[2] must not exist, KEYS[3] must exist; all three are removed from KEYS before the script proper
+# runs, so its indices are unchanged.
 _LUA_GUARD = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-7} end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {-8} end
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return {-7} end
+if redis.call('EXISTS', KEYS[3]) == 0 then return {-8} end
+table.remove(KEYS, 1)
 table.remove(KEYS, 1)
 table.remove(KEYS, 1)
 """
@@ -286,7 +288,7 @@ run_script = _run
 
 
 class GuardRefused(Exception):
-    """The caller's guard keys refused a lock or release; nothing was changed. `present` is True when the
+    """The caller's guard keys refused a lock or release; nothing was changed. `present` is True when a
     key that must not exist exists, False when the key that must exist is missing."""
 
     def __init__(self, present: bool) -> None:
@@ -298,8 +300,8 @@ def _run_guarded(name: str, keys: Sequence[str], args: Sequence[Any], guard: Seq
                  client: redis.Redis | None) -> Any:
     if not guard:
         return _run(name, keys, args, client)
-    if len(guard) != 2:
-        raise ValueError("guard is (a key that must not exist, a key that must exist)")
+    if len(guard) != 3:
+        raise ValueError("guard is (two keys that must not exist, a key that must exist)")
     result = _run(f"{name}_guarded", [*guard, *keys], args, client)
     if result[0] in (GUARD_PRESENT, GUARD_MISSING):
         raise GuardRefused(result[0] == GUARD_PRESENT)
@@ -441,7 +443,7 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
          guard: Sequence[str] = (), client: redis.Redis | None = None) -> HoldResult:
     """Hold every named seat for user_id, or none of them; re-locking one's own seat renews it.
 
-    `guard` (a key that must not exist, a key that must exist) is checked in the same Lua step, before
+    `guard` (two keys that must not exist, a key that must exist) is checked in the same Lua step, before
     anything else. Raises GuardRefused, NotFound, ValidationError (malformed/unknown seats), Conflict
     `seat_taken` (booked, blocked or held by someone else: details.seat_ids), Conflict
     `seat_limit_exceeded`, Conflict for a cancelled or started showtime, and redis errors (503

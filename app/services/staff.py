@@ -369,6 +369,37 @@ def set_role(actor: User, user_id: int, role: str) -> User:
     return target
 
 
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Suspend or restore an account (effective at once: a suspended user's tokens get 401 everywhere,
+    and login and refresh refuse it). Admins manage plain users; superadmins also manage admins.
+
+    Raises NotFound `user_not_found`, Forbidden `superadmin_only` (an admin's account, for an admin),
+    `superadmin_protected` (a superadmin's account), `self_protected` (one's own account).
+    """
+    from app.services import auth
+
+    target = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
+    if target is None:
+        raise NotFound(f"User {user_id} was not found.", code="user_not_found")
+    if target.id == actor.id:
+        raise Forbidden("You cannot suspend or restore your own account.", code="self_protected")
+    if target.role is Role.SUPERADMIN:
+        raise Forbidden("A superadmin's account cannot be changed through the API.", code="superadmin_protected")
+    if target.role is Role.ADMIN and actor.role is not Role.SUPERADMIN:
+        raise Forbidden("Only a superadmin can suspend or restore an admin.", code="superadmin_only")
+    if target.is_active is not active:
+        target.is_active = active
+        db.session.flush()
+        if active:
+            auth.restore_user(target)
+        else:
+            auth.suspend_user(target)
+        audit(actor, "user.restore" if active else "user.suspend", "user", target.id,
+              {"is_active": [not active, active]})
+        log.info("user %s %s by %s", target.id, "restored" if active else "suspended", actor.id)
+    return target
+
+
 def list_audit(page: int, per_page: int, entity: str | None = None, actor_id: int | None = None,
                ) -> tuple[list[AuditLog], int]:
     stmt = sa.select(AuditLog)

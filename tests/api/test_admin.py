@@ -281,3 +281,67 @@ def test_staff_write_and_audit_commit_together(client, ctx, monkeypatch):
                            json={"title": "Ghost", "genre": "Drama", "language": "Hindi", "duration_min": 90})
     assert response.status_code == 500
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Movie)) == 0
+
+
+def test_suspending_a_user_cuts_every_token_at_once(client, ctx, redis_client):
+    user = make_user(email="suspend-me@example.com", password="right-password")
+    admin = make_user(role=Role.ADMIN)
+    login = {"email": "suspend-me@example.com", "password": "right-password"}
+    tokens = client.post("/api/user/login", json=login).get_json()
+    mine = {"Authorization": f"Bearer {tokens['access_token']}"}
+    showtime = make_showtime()
+    seats = f"/api/showtimes/{showtime.id}"
+    assert client.post(f"{seats}/redis-lock-seats", json={"seat_ids": ["A1"]}, headers=mine).status_code == 200
+
+    suspended = client.put(f"/api/admin/users/{user.id}/active", json={"active": False}, headers=auth_headers(admin))
+    assert suspended.status_code == 200 and suspended.get_json()["is_active"] is False
+
+    def refused() -> list[tuple[int, str]]:
+        answers = [client.get("/api/user/me", headers=mine),
+                   client.post(f"{seats}/redis-lock-seats", json={"seat_ids": ["A2"]}, headers=mine),   # in-script
+                   client.post(f"{seats}/redis-unlock-seats", json={"seat_ids": ["A1"]}, headers=mine),
+                   client.post(f"{seats}/redis-lock-seats", json={"seat_ids": ["zz"]}, headers=mine),   # 422 path
+                   client.post("/api/payments/create-order", json={"showtime_id": showtime.id, "seat_ids": ["A1"]},
+                               headers=mine),
+                   client.get("/api/user/bookings", headers=mine),
+                   client.post("/api/user/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})]
+        return [(r.status_code, r.get_json()["error"]["code"]) for r in answers]
+
+    assert refused() == [(401, "account_inactive")] * 7
+    assert client.post("/api/user/login", json=login).status_code == 401
+    redis_client.flushdb()  # Redis forgets: the suspension comes back from the database
+    assert refused() == [(401, "account_inactive")] * 7
+    holders = client.get(f"{seats}/redis-inspect-locks?seat_ids=A1,A2", headers=auth_headers(admin)).get_json()
+    assert [s.get("holder_id") for s in holders["seats"]] == [None, None]  # flushed; nothing new was held
+
+    restored = client.put(f"/api/admin/users/{user.id}/active", json={"active": True}, headers=auth_headers(admin))
+    assert restored.status_code == 200 and restored.get_json()["is_active"] is True
+    assert client.get("/api/user/me", headers=mine).status_code == 200
+    assert client.post(f"{seats}/redis-lock-seats", json={"seat_ids": ["A2"]}, headers=mine).status_code == 200
+    assert client.post("/api/user/login", json=login).status_code == 200
+    assert [a.action for a in _audits() if a.entity == "user"] == ["user.suspend", "user.restore"]
+
+
+def test_who_may_suspend_whom(client, ctx):
+    user, admin, other_admin = make_user(), make_user(role=Role.ADMIN), make_user(role=Role.ADMIN)
+    superadmin = make_user(role=Role.SUPERADMIN)
+
+    def put(actor, target_id, body=None):
+        response = client.put(f"/api/admin/users/{target_id}/active", json={"active": False} if body is None else body,
+                              headers=auth_headers(actor))
+        return response.status_code, (response.get_json().get("error") or {}).get("code")
+
+    assert put(user, admin.id) == (403, "staff_only")
+    assert put(admin, other_admin.id) == (403, "superadmin_only")
+    assert put(admin, superadmin.id) == (403, "superadmin_protected")
+    assert put(superadmin, superadmin.id) == (403, "self_protected")
+    assert put(admin, admin.id) == (403, "self_protected")
+    assert put(admin, 999_999) == (404, "user_not_found")
+    for bad in ({"active": "no"}, {"active": None}, {}, {"active": False, "role": "admin"}):
+        assert put(admin, user.id, bad) == (422, "validation_error"), bad
+    assert put(superadmin, other_admin.id) == (200, None)
+    assert put(admin, user.id) == (200, None)
+    assert put(admin, user.id) == (200, None)  # again: nothing more to do, nothing more audited
+    assert [a.action for a in _audits() if a.entity == "user"] == ["user.suspend", "user.suspend"]
+    db.session.expire_all()
+    assert (db.session.get(User, user.id).is_active, db.session.get(User, other_admin.id).is_active) == (False, False)
