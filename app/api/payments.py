@@ -85,7 +85,8 @@ def validate_locks(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(OrderCreateArgs)
 @blp.response(201, OrderSchema)
 @blp.alt_response(409, schema=ErrorBody,
-                  description="hold_expired, seat_taken, showtime_started, promo_exhausted, promo_already_used")
+                  description="hold_expired, seat_taken, showtime_started, promo_exhausted, promo_already_used, "
+                              "promo_changed (edited while the order was being made)")
 @blp.alt_response(422, schema=ErrorBody,
                   description="validation_error, promo_invalid, promo_expired, promo_min_amount")
 @blp.alt_response(503, schema=ErrorBody, description="redis_unavailable, gateway_unavailable")

@@ -141,16 +141,23 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
         db.session.flush()
 
     subtotal = sum(seat.price for seat in seats)  # computed here, never taken from the client
-    # The promo row stays locked until the commit, so the redemption check and this order are one step.
-    applied = promos.apply(code, user_id, subtotal) if code else None
-    discount = applied.discount if applied else 0
+    quote = promos.apply(code, user_id, subtotal, lock=False) if code else None
+    discount = quote.discount if quote else 0
     amount = subtotal - discount
     public_id = "ord_" + secrets.token_hex(10)
     gateway = get_gateway()
     notes = {"showtime_id": str(showtime_id), "seats": ",".join(labels)}
-    if applied:
-        notes["promo_code"] = applied.promo.code
+    if quote:
+        notes["promo_code"] = quote.promo.code
     gateway_order_id = gateway.create_order(amount, "INR", receipt=public_id, notes=notes)
+    # The redemption is taken under the promo row's lock only now, after the gateway's round trip, so a
+    # slow gateway never queues the other buyers of a code; the lock lasts until the commit, which makes
+    # the check and this order one step. A code used up or edited meanwhile refuses the order (its gateway
+    # order is left unpaid, which costs nothing).
+    applied = promos.apply(code, user_id, subtotal) if code else None
+    if applied and applied.discount != discount:
+        raise Conflict("The promo code changed while the order was being made; please try again.",
+                       code="promo_changed", details={"promo_code": applied.promo.code})
     holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
     order = Order(public_id=public_id, user_id=user_id, showtime_id=showtime_id, seat_labels=labels,
                   amount=amount, discount=discount, promo_code=applied.promo.code if applied else None,

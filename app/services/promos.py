@@ -82,9 +82,13 @@ def _lock_timeout() -> None:
         db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
 
 
-def _locked(code: str) -> PromoCode | None:
-    _lock_timeout()
-    return db.session.scalar(sa.select(PromoCode).where(PromoCode.code == normalize_code(code)).with_for_update())
+def _find(code: str, *, lock: bool) -> PromoCode | None:
+    stmt = sa.select(PromoCode).where(PromoCode.code == normalize_code(code))
+    if lock:
+        _lock_timeout()
+        # populate_existing: the row may be in the session already from an unlocked look (apply(lock=False))
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(stmt)
 
 
 def _live(promo_id: int) -> sa.Select[Any]:
@@ -125,14 +129,15 @@ def _check_limits(promo: PromoCode, user_id: int, exclude_order_id: int | None =
                            details={"promo_code": promo.code})
 
 
-def apply(code: str, user_id: int, subtotal: int) -> Applied:
+def apply(code: str, user_id: int, subtotal: int, *, lock: bool = True) -> Applied:
     """Validate code for user_id on an order of subtotal paise and lock its row until the commit.
 
     The caller creates the order (naming promo_id) in the same transaction, which is what makes the
-    redemption count. Raises ValidationError `promo_invalid` (unknown, inactive, not yet valid),
+    redemption count. `lock=False` only looks (a quote: nothing is held, nothing is promised).
+    Raises ValidationError `promo_invalid` (unknown, inactive, not yet valid),
     `promo_expired`, `promo_min_amount`; Conflict `promo_exhausted`, `promo_already_used`.
     """
-    promo = _locked(code)
+    promo = _find(code, lock=lock)
     if promo is None or not promo.is_active:
         raise ValidationError("This promo code is not valid.", code="promo_invalid",
                               details={"promo_code": normalize_code(code)})

@@ -330,3 +330,41 @@ def test_a_late_capture_of_a_failed_order_is_refunded_when_the_code_was_used_up(
     assert db.session.scalar(sa.select(Refund.reason)) == "promo_unavailable"
     assert states[roomy_order["order_id"]] == OrderState.BOOKED
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+
+def test_the_promo_row_is_not_locked_while_the_gateway_answers_and_an_edit_meanwhile_refuses(
+        sclient, sctx, monkeypatch):
+    """The gateway's round trip happens before the code's row is locked: another buyer of the code never
+    waits on it. A code edited during that round trip refuses the order rather than charge a stale price."""
+    from app.services.gateways import DevGateway
+
+    buyer = make_user()
+    promo = make_promo(code="SLOWGW", kind=PromoKind.FLAT, value=5_000)
+    showtime = make_showtime()
+    original = DevGateway.create_order
+    seen: list[str] = []
+
+    def during_the_call(edit: bool):
+        def create_order(self, *args, **kwargs):
+            with db.engine.connect() as other:  # another transaction, as another buyer would be
+                other.execute(sa.text("SET lock_timeout = '200ms'"))
+                locked = other.execute(sa.select(PromoCode.id).where(PromoCode.id == promo.id)
+                                       .with_for_update(nowait=True)).scalar()
+                seen.append("free" if locked == promo.id else "missing")
+                if edit:
+                    other.execute(sa.update(PromoCode).where(PromoCode.id == promo.id).values(value=6_000))
+                other.commit()
+            return original(self, *args, **kwargs)
+        return create_order
+
+    monkeypatch.setattr(DevGateway, "create_order", during_the_call(edit=False))
+    response = order_with_code(sclient, buyer, showtime.id, ["C1"], "slowgw")
+    assert response.status_code == 201 and response.get_json()["discount"] == 5_000, response.get_json()
+    assert seen == ["free"]
+
+    monkeypatch.setattr(DevGateway, "create_order", during_the_call(edit=True))
+    changed = order_with_code(sclient, make_user(), showtime.id, ["C2"], "slowgw")
+    assert changed.status_code == 409 and error_code(changed) == "promo_changed", changed.get_json()
+    assert seen == ["free", "free"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(Order.promo_id == promo.id)) == 1
