@@ -61,3 +61,15 @@ def notify_on_lapse(lapsed: holds.Lapsed) -> None:
     if lapsed.released:
         with transaction():
             waitlist.seats_freed(lapsed.showtime_id)
+
+
+@shared_task(name="workers.waitlist.sweep_waitlists")
+def sweep_waitlists() -> int:
+    """Queue a notice run for every showtime someone waits for. The hooks (lapsed holds, failed or
+    expired orders, cancellations) tell the waiting list at once; this catches what frees seats without
+    a hook: a buyer's own unlock (kept off that hot path) or staff unblocking seats. A run with no free
+    seats, or only users told within the cooldown, sends nothing."""
+    showtimes = waitlist.waiting_showtimes()
+    for showtime_id in showtimes:
+        notify_waitlist.apply_async(args=[showtime_id])
+    return len(showtimes)

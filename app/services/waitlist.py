@@ -164,6 +164,22 @@ def due_notices(showtime_id: int, limit: int = 500) -> list[Notice]:
     return notices
 
 
+def waiting_showtimes(limit: int = 200) -> list[int]:
+    """Upcoming scheduled showtimes with someone waiting who was not told within the cooldown, the
+    longest-waiting first."""
+    cooldown = int(current_app.config.get("WAITLIST_NOTIFY_COOLDOWN_S", DEFAULT_COOLDOWN_S))
+    cutoff = _now() - timedelta(seconds=cooldown)
+    rows = db.session.execute(
+        sa.select(WaitlistEntry.showtime_id)
+        .join(Showtime, Showtime.id == WaitlistEntry.showtime_id)
+        .where(Showtime.status == ShowtimeStatus.SCHEDULED, Showtime.starts_at > _now(),
+               sa.or_(WaitlistEntry.notified_at.is_(None), WaitlistEntry.notified_at < cutoff))
+        .group_by(WaitlistEntry.showtime_id)
+        .order_by(sa.func.min(WaitlistEntry.created_at)).limit(limit)
+    ).scalars()
+    return list(rows)
+
+
 def mark_notified(entry: WaitlistEntry) -> None:
     entry.notified_at = _now()
     db.session.flush()

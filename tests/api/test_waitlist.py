@@ -170,3 +170,33 @@ def test_nobody_is_told_about_a_cancelled_showtime(client, ctx, inbox):
         staff.cancel_showtime(admin_buyer, showtime.id)  # frees C1, but the show is off
     assert db.session.scalar(sa.select(Booking.state)).value == "cancelled"
     assert inbox.to("hopeful@example.com") == []
+
+
+def test_the_periodic_sweep_tells_the_list_of_seats_a_buyer_unlocked(app, client, ctx, inbox):
+    """A buyer's own unlock has no hook (it stays off that hot path); the beat's sweep catches it."""
+    from workers.schedule import BEAT_SCHEDULE
+
+    holder, waiting, late = make_user(), make_user(email="patient@example.com"), make_user(email="late@example.com")
+    showtime, past = make_showtime(), make_showtime(starts_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    only_for_sale(showtime.id, ["D1"])
+    lock(client, holder, showtime.id, ["D1"])
+    assert join(client, waiting, showtime.id, 1).status_code == 201
+    assert join(client, late, past.id, 1).status_code == 201
+    db.session.execute(sa.update(ShowtimeSeat).where(ShowtimeSeat.showtime_id == past.id)
+                       .values(state=SeatState.BLOCKED))
+    from app.models import Showtime
+
+    db.session.execute(sa.update(Showtime).where(Showtime.id == past.id)
+                       .values(starts_at=datetime.now(timezone.utc) - timedelta(minutes=5)))  # started since
+    db.session.commit()
+    sweep = app.extensions["celery"].tasks["workers.waitlist.sweep_waitlists"]
+    assert sweep.apply().result == 1  # the started show is not looked at
+    assert inbox.to("patient@example.com") == []  # D1 is still held: nothing is free
+    assert client.post(f"/api/showtimes/{showtime.id}/redis-unlock-seats", json={"seat_ids": ["D1"]},
+                       headers=auth_headers(holder)).status_code == 200
+    assert sweep.apply().result == 1
+    assert len(inbox.to("patient@example.com")) == 1
+    assert sweep.apply().result == 0  # told: not again within the cooldown
+    assert len(inbox.to("patient@example.com")) == 1
+    assert inbox.to("late@example.com") == []
+    assert "workers.waitlist.sweep_waitlists" in BEAT_SCHEDULE
