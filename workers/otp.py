@@ -24,7 +24,7 @@ def send_otp_email(self, address: str, issue_id: str) -> bool:  # type: ignore[n
     """
     code = otp.issue_code(address, issue_id)
     if code is None:
-        log.info("sign-up code %s already delivered; redelivery ignored", issue_id)
+        log.info("code %s already delivered; redelivery ignored", issue_id)
         return False
     minutes = max(1, int(current_app.config["OTP_TTL_S"]) // 60)
     text = (
@@ -32,10 +32,10 @@ def send_otp_email(self, address: str, issue_id: str) -> bool:  # type: ignore[n
         f"It expires in {minutes} minutes and works once. If you did not ask for it, ignore this email.\n"
     )
     try:
-        send_mail(address, "Your CineVerse sign-up code", text)
+        send_mail(address, "Your CineVerse code", text)
     except MailError as exc:
         countdown = min(60, 5 * 2**self.request.retries)
-        log.warning("sign-up code %s not delivered (attempt %s), retrying in %ss: %s",
+        log.warning("code %s not delivered (attempt %s), retrying in %ss: %s",
                     issue_id, self.request.retries + 1, countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
     otp.mark_delivered(issue_id)

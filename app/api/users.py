@@ -69,7 +69,8 @@ def _errors(**described: str):  # type: ignore[no-untyped-def]
 @blp.response(202, OtpSentSchema)
 @_errors(e422="validation_error", e429="rate_limited (per IP, per address, or the resend cooldown); see Retry-After")
 def send_otp(body: dict[str, Any]) -> dict[str, Any]:
-    """Email a 6-digit sign-up code to the address (valid OTP_TTL_S seconds, single use).
+    """Email a 6-digit code to the address (valid OTP_TTL_S seconds, single use): for /verify-otp (sign-up)
+    or /login-otp (login without a password).
 
     The answer is the same whether or not the address already has an account.
     """
@@ -120,6 +121,18 @@ _FORM_DOC = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"
 def login(body: dict[str, Any]) -> dict[str, Any]:
     """Log in with email and password (JSON, or an OAuth2 password form with `username`)."""
     user = auth.authenticate(body["email"], body["password"])
+    return auth.token_pair(user)
+
+
+@blp.route("/login-otp", methods=["POST"])
+@limiter.limit(_limit("RATE_LIMIT_VERIFY_PER_IP"))
+@blp.arguments(VerifyOtpSchema, error_status_code=422)
+@blp.response(200, TokenSchema)
+@_errors(e400="otp_invalid (details.attempts_left), otp_expired", e401="invalid_credentials (no active account "
+         "has this address)", e422="validation_error", e429="rate_limited")
+def login_otp(body: dict[str, Any]) -> dict[str, Any]:
+    """Log in without a password: the code /send-otp mailed to the account's address (single use)."""
+    user = auth.authenticate_by_code(body["email"], body["otp"])
     return auth.token_pair(user)
 
 

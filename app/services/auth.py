@@ -44,7 +44,7 @@ from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
 from app.extensions import db, get_redis, jwt, limiter
 from app.models import RevokedToken, Role, User
 from app.services.holds import GuardRefused
-from app.services.otp import normalize_email
+from app.services.otp import normalize_email, verify_code
 from app.services.passwords import hash_password, verify_password
 from app.services.uow import after_commit
 
@@ -146,6 +146,17 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
+        raise InvalidCredentials()
+    return user
+
+
+def authenticate_by_code(email: str, code: str) -> User:
+    """The active user with this email, whose one-time code (from /send-otp) is right; the code is used
+    up either way. Raises otp errors (400) for a wrong or expired code, InvalidCredentials (401) when no
+    active account has the address (as /login does, so neither route tells who has an account)."""
+    address = verify_code(email, code)
+    user = db.session.scalar(sa.select(User).where(User.email == address))
+    if user is None or not user.is_active:
         raise InvalidCredentials()
     return user
 

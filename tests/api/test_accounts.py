@@ -88,6 +88,36 @@ def test_deactivated_user_cannot_log_in(client, ctx):
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "invalid_credentials"
 
 
+def test_login_with_a_mailed_code_instead_of_a_password(app, client, ctx, inbox, monkeypatch):
+    monkeypatch.setitem(app.config, "OTP_RESEND_COOLDOWN_S", 0)
+    sign_up(client, inbox, "codes@example.com")
+
+    def login_code(email, code):
+        return client.post("/api/user/login-otp", json={"email": email, "otp": code})
+
+    assert _send(client, "Codes@Example.com").status_code == 202
+    code = inbox.code_for("codes@example.com")
+    wrong = login_code("codes@example.com", _wrong(code))
+    assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "otp_invalid"
+    tokens = login_code("codes@example.com", code)
+    assert tokens.status_code == 200, tokens.get_json()
+    me = client.get("/api/user/me", headers=bearer(tokens.get_json()["access_token"]))
+    assert me.status_code == 200 and me.get_json()["email"] == "codes@example.com"
+    again = login_code("codes@example.com", code)  # single use
+    assert again.status_code == 400 and again.get_json()["error"]["code"] == "otp_expired"
+    # a right code for an address without an account, or a suspended one: the 401 a wrong password gets
+    assert _send(client, "nobody@example.com").status_code == 202
+    nobody = login_code("nobody@example.com", inbox.code_for("nobody@example.com"))
+    assert nobody.status_code == 401 and nobody.get_json()["error"]["code"] == "invalid_credentials"
+    db.session.execute(sa.update(User).where(User.email == "codes@example.com").values(is_active=False))
+    db.session.commit()
+    assert _send(client, "codes@example.com").status_code == 202
+    suspended = login_code("codes@example.com", inbox.code_for("codes@example.com"))
+    assert suspended.status_code == 401 and suspended.get_json()["error"]["code"] == "invalid_credentials"
+    for bad in ({"email": "codes@example.com"}, {"email": "x", "otp": "123456"}, {"email": "a@b.c", "otp": "12a456"}):
+        assert client.post("/api/user/login-otp", json=bad).status_code == 422
+
+
 def test_login_body_is_validated(client, ctx):
     response = client.post("/api/user/login", json={"password": "x"})
     assert response.status_code == 422
