@@ -70,6 +70,7 @@ def sweep_waitlists() -> int:
     a hook: a buyer's own unlock (kept off that hot path) or staff unblocking seats. A run with no free
     seats, or only users told within the cooldown, sends nothing."""
     showtimes = waitlist.waiting_showtimes()
+    notify = current_app.extensions["celery"].tasks[waitlist.NOTIFY_TASK]  # this app's, not the shared proxy's
     for showtime_id in showtimes:
-        notify_waitlist.apply_async(args=[showtime_id])
+        notify.apply_async(args=[showtime_id])
     return len(showtimes)
