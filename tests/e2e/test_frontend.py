@@ -3,87 +3,24 @@
 One user's whole purchase, watched live from a second browser context: movie list and filters, movie
 detail, the 12x18 seat map, a seat turning locked and then booked in the other context (over the seat
 WebSocket), sign-in through the UI, checkout with the dev gateway, the booking in "My bookings" and its
-ticket download. Debian's Chromium only (never a downloaded browser build); the frontend is built first
-only when frontend/dist is missing (`make test` builds it before pytest).
+ticket download. The server and browser fixtures are in tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import shutil
-import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.e2e.browser_support import PASSWORD, sign_in
 from tests.factories import make_movie, make_showtime, make_user
-from tests.processes import gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
-FRONTEND = ROOT / "frontend"
-DIST = FRONTEND / "dist"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(tempfile.gettempdir()) / "cineverse-seatmap.png"
-PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _chromium_installed() -> None:
-    """A missing browser fails the run (`make test` installs Debian's Chromium); it never skips."""
-    assert Path(CHROMIUM).is_file(), f"no Chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
-
-
-@pytest.fixture(scope="module")
-def frontend_dist() -> Path:
-    """frontend/dist, built here only when it is missing."""
-    if not (DIST / "index.html").is_file():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to build the frontend"
-        if not (FRONTEND / "node_modules").is_dir():
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
-        subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True)
-    assert (DIST / "index.html").is_file()
-    return DIST
-
-
-@pytest.fixture()
-def server(app: Flask, frontend_dist: Path, tmp_path: Path) -> Iterator[str]:
-    """`gunicorn wsgi:app` on a free loopback port serving the API and the built frontend."""
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_EAGER": "true",
-           "TICKETS_DIR": str(tmp_path / "tickets"), "FRONTEND_DIST": str(frontend_dist),
-           "PAYMENT_GATEWAY": "dev", "SECRET_KEY": secrets.token_hex(16), "JWT_SECRET_KEY": secrets.token_hex(32),
-           "LOG_LEVEL": "WARNING"}
-    with gunicorn(env, "--workers", "1", "--worker-class", "gthread", "--threads", "50", "--timeout", "60") as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture()
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    form = page.get_by_role("form", name="Sign in with email and password")
-    form.get_by_label("Email", exact=True).fill(email)
-    form.get_by_label("Password", exact=True).fill(PASSWORD)
-    form.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ import { Button } from "@/components/ui";
 import { useUser } from "@/features/auth/api/get-me";
 import { useLogout } from "@/features/auth/api/logout";
 import { useSignedIn } from "@/features/auth/hooks/use-signed-in";
+import { useStaff } from "@/features/auth/hooks/use-staff";
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
   `whitespace-nowrap rounded-lg px-2.5 py-2 text-sm font-medium transition sm:px-3 ${isActive ? "bg-ink-800 text-white" : "text-slate-400 hover:text-white"}`;
@@ -36,6 +37,7 @@ function UserMenu() {
 
 export function Layout() {
   const signedIn = useSignedIn();
+  const { isStaff } = useStaff();
   return (
     <div className="flex min-h-screen flex-col bg-[radial-gradient(ellipse_at_top,_#1a1f2b_0%,_#0b0d12_55%)]">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-3 focus:top-3 focus:z-50
@@ -50,6 +52,7 @@ export function Layout() {
           <nav aria-label="Main" className="flex min-w-0 flex-1 items-center gap-1">
             <NavLink to="/" end className={navClass}>Movies</NavLink>
             {signedIn && <NavLink to="/bookings" className={navClass}>My bookings</NavLink>}
+            {signedIn && isStaff && <NavLink to="/admin" className={navClass}>Staff</NavLink>}
           </nav>
           <UserMenu />
         </div>

@@ -24,6 +24,7 @@ export function useLogout() {
     onSettled: () => {
       qc.removeQueries({ queryKey: ["me"] });
       qc.removeQueries({ queryKey: ["my-bookings"] });
+      qc.removeQueries({ queryKey: ["admin"] }); // staff data must not outlive the staff session
     },
   });
 }
