@@ -1,19 +1,13 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-
-import { request } from "@/lib/api-client";
-import { setTokens } from "@/lib/auth-tokens";
 import { tokenPairSchema } from "@/types/api";
+
+import { startSession, useSessionMutation } from "./sign-in";
 
 export type LoginInput = { email: string; password: string };
 
-export async function login(input: LoginInput) {
-  const pair = await request("/user/login", tokenPairSchema,
-                             { method: "POST", body: input, auth: false, retryOn401: false });
-  setTokens({ access: pair.access_token, refresh: pair.refresh_token });
-  return pair;
+export function login(input: LoginInput) {
+  return startSession("/user/login", tokenPairSchema, input);
 }
 
 export function useLogin() {
-  const qc = useQueryClient();
-  return useMutation({ mutationFn: login, onSuccess: () => qc.invalidateQueries({ queryKey: ["me"] }) });
+  return useSessionMutation(login);
 }
