@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
 import sqlalchemy as sa
+
+from tests.processes import gunicorn as test_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cineverse_bench")
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SECRETS = {"SECRET_KEY": "bench-secret-" + "s" * 40, "JWT_SECRET_KEY": "bench-jwt-secret-" + "j" * 40}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -88,35 +78,7 @@ def prepare(users: int = 64) -> dict:
 
 @contextmanager
 def gunicorn(app_path: str, *args: str) -> Iterator[int]:
-    """gunicorn serving app_path on a free loopback port with the bench settings; yields the port."""
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", *args, app_path],
-        cwd=ROOT, env=server_env(), stdout=log, stderr=log, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"gunicorn did not start: {log.read()[-3000:]}")
-            time.sleep(0.2)
+    """gunicorn serving app_path on a free loopback port with the bench settings; yields the port
+    (tests/processes.py starts and stops it, as for the tests)."""
+    with test_gunicorn(server_env(), *args, app_path=app_path, start_timeout=60) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.seek(0)
-        errors = [line for line in log.read().splitlines() if "Traceback" in line or "ERROR" in line]
-        if errors:
-            print(f"  server log had {len(errors)} error lines, e.g. {errors[0]}")
-        log.close()
