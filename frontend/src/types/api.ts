@@ -29,3 +29,17 @@ export const tokenPairSchema = z.object({
   expires_in: z.number().int(),
 });
 export type TokenPair = z.infer<typeof tokenPairSchema>;
+
+/** A booking as every booking route answers it (GET /payments/bookings/{id}, /user/bookings, verify). */
+export const bookingSchema = z.object({
+  id: z.number().int(),
+  reference: z.string(),
+  showtime_id: z.number().int(),
+  seat_ids: z.array(z.string()),
+  amount: z.number().int(),
+  currency: z.string(),
+  state: z.string().optional(),
+  checked_in_at: z.string().nullish(),
+  created_at: z.string().optional(),
+});
+export type Booking = z.infer<typeof bookingSchema>;

@@ -1,19 +1,8 @@
 import { z } from "zod";
 
-import { pageSchema } from "@/types/api";
+import { bookingSchema, pageSchema } from "@/types/api";
 
-export const bookingSchema = z.object({
-  id: z.number().int(),
-  reference: z.string(),
-  showtime_id: z.number().int(),
-  seat_ids: z.array(z.string()),
-  amount: z.number().int(),
-  currency: z.string(),
-  state: z.string().optional(),
-  checked_in_at: z.string().nullish(),
-  created_at: z.string().optional(),
-});
-export type Booking = z.infer<typeof bookingSchema>;
+export { bookingSchema, type Booking } from "@/types/api";
 export const bookingPageSchema = pageSchema(bookingSchema);
 
 export const cancelResultSchema = z.object({

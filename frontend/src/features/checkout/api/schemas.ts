@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { bookingSchema } from "@/types/api";
+
 export const orderSchema = z.object({
   order_id: z.string(),
   gateway: z.string(),
@@ -18,17 +20,7 @@ export const orderSchema = z.object({
 });
 export type Order = z.infer<typeof orderSchema>;
 
-export const bookingSchema = z.object({
-  id: z.number().int(),
-  reference: z.string(),
-  showtime_id: z.number().int(),
-  seat_ids: z.array(z.string()),
-  amount: z.number().int(),
-  currency: z.string(),
-  state: z.string().optional(),
-  created_at: z.string().optional(),
-});
-export type Booking = z.infer<typeof bookingSchema>;
+export { bookingSchema, type Booking } from "@/types/api";
 
 export const paymentResultSchema = z.object({
   razorpay_order_id: z.string(),
