@@ -10,7 +10,7 @@ from typing import Any
 
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -136,14 +136,19 @@ def http_exception_body(exc: HTTPException) -> tuple[dict[str, Any], int]:
     return {"error": {"code": code, "message": message, "details": details}}, status
 
 
+def error_response(exc: AppError) -> Response:
+    """The JSON response for a domain error: its body, status and headers (Retry-After...)."""
+    response = jsonify(exc.to_dict())
+    response.status_code = exc.status
+    for key, value in exc.headers.items():
+        response.headers[key] = value
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
-    def _app_error(exc: AppError):  # type: ignore[no-untyped-def]
-        response = jsonify(exc.to_dict())
-        response.status_code = exc.status
-        for key, value in exc.headers.items():
-            response.headers[key] = value
-        return response
+    def _app_error(exc: AppError) -> Response:
+        return error_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

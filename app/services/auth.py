@@ -34,13 +34,13 @@ from typing import Any, TypeVar
 import jwt as pyjwt
 import redis.exceptions
 import sqlalchemy as sa
-from flask import Flask, current_app, g, has_request_context, jsonify, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import AppError, Conflict, TooManyRequests, Unauthorized
+from app.errors import Conflict, TooManyRequests, Unauthorized, error_response
 from app.extensions import db, get_redis, jwt, limiter
 from app.models import RevokedToken, Role, User
 from app.services.holds import GuardRefused
@@ -457,14 +457,6 @@ def purge_expired_revocations() -> int:
 # ---------------------------------------------------------------- wiring
 
 
-def _error(exc: AppError):  # type: ignore[no-untyped-def]
-    response = jsonify(exc.to_dict())
-    response.status_code = exc.status
-    for key, value in exc.headers.items():
-        response.headers[key] = value
-    return response
-
-
 def init_auth(app: Flask) -> None:
     """JWT callbacks (blocklist, our error shape for every token failure) and the rate limiter."""
 
@@ -476,34 +468,34 @@ def init_auth(app: Flask) -> None:
 
     @jwt.unauthorized_loader
     def _missing(reason: str):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("A bearer token is required.", details={"reason": reason}))
+        return error_response(Unauthorized("A bearer token is required.", details={"reason": reason}))
 
     @jwt.invalid_token_loader
     def _invalid(reason: str):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("The token is not valid.", code="invalid_token", details={"reason": reason}))
+        return error_response(Unauthorized("The token is not valid.", code="invalid_token", details={"reason": reason}))
 
     @jwt.expired_token_loader
     def _expired(_header: dict[str, Any], payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("The token has expired.", code="token_expired",
+        return error_response(Unauthorized("The token has expired.", code="token_expired",
                                    details={"token_type": payload.get("type")}))
 
     @jwt.revoked_token_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]):  # type: ignore[no-untyped-def]
         if payload.get("type") == "refresh":
             refused_refresh_token(payload)
-        return _error(_revoked_error(payload))
+        return error_response(_revoked_error(payload))
 
     @jwt.user_lookup_error_loader
     def _no_user(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("This account no longer exists or is deactivated.", code="account_inactive"))
+        return error_response(Unauthorized("This account no longer exists or is deactivated.", code="account_inactive"))
 
     @jwt.needs_fresh_token_loader
     def _not_fresh(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("A fresh login is required.", code="fresh_token_required"))
+        return error_response(Unauthorized("A fresh login is required.", code="fresh_token_required"))
 
     @jwt.token_verification_failed_loader
     def _failed(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-        return _error(Unauthorized("The token was refused.", code="invalid_token"))
+        return error_response(Unauthorized("The token was refused.", code="invalid_token"))
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
@@ -512,5 +504,5 @@ def init_auth(app: Flask) -> None:
     def _rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
         current = limiter.current_limit
         wait = max(1, int(current.reset_at - time.time())) if current is not None else 60
-        return _error(TooManyRequests(details={"limit": str(exc.limit.limit), "retry_after": wait},
+        return error_response(TooManyRequests(details={"limit": str(exc.limit.limit), "retry_after": wait},
                                       headers={"Retry-After": str(wait)}))
