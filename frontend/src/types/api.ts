@@ -43,3 +43,20 @@ export const bookingSchema = z.object({
   created_at: z.string().optional(),
 });
 export type Booking = z.infer<typeof bookingSchema>;
+
+/** A showtime as the catalogue answers it (GET /showtimes/{id}; lists of a movie's showtimes may leave
+ *  out `movie`, which GET /showtimes/{id} always includes: see showtimeWithMovieSchema). */
+export const showtimeSchema = z.object({
+  id: z.number().int(),
+  movie_id: z.number().int(),
+  starts_at: z.string(),
+  ends_at: z.string(),
+  status: z.string(),
+  screen: z.object({ id: z.number().int(), name: z.string() }),
+  theatre: z.object({ id: z.number().int(), name: z.string(), city: z.string() }),
+  movie: z.object({ id: z.number().int(), title: z.string() }).optional(),
+});
+export type Showtime = z.infer<typeof showtimeSchema>;
+export const showtimeWithMovieSchema = showtimeSchema.extend({
+  movie: z.object({ id: z.number().int(), title: z.string() }),
+});

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { pageSchema } from "@/types/api";
+import { pageSchema, showtimeSchema } from "@/types/api";
 
 export const movieSchema = z.object({
   id: z.number().int(),
@@ -16,17 +16,7 @@ export const movieSchema = z.object({
 export type Movie = z.infer<typeof movieSchema>;
 export const moviePageSchema = pageSchema(movieSchema);
 
-export const showtimeSchema = z.object({
-  id: z.number().int(),
-  movie_id: z.number().int(),
-  starts_at: z.string(),
-  ends_at: z.string(),
-  status: z.string(),
-  screen: z.object({ id: z.number().int(), name: z.string() }),
-  theatre: z.object({ id: z.number().int(), name: z.string(), city: z.string() }),
-  movie: z.object({ id: z.number().int(), title: z.string() }).optional(),
-});
-export type Showtime = z.infer<typeof showtimeSchema>;
+export { showtimeSchema, type Showtime } from "@/types/api";
 export const showtimePageSchema = pageSchema(showtimeSchema);
 
 export const theatrePageSchema = pageSchema(z.object({ id: z.number().int(), name: z.string(), city: z.string() }));

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { showtimeWithMovieSchema } from "@/types/api";
+
 export const seatStatusSchema = z.enum(["available", "locked", "booked", "blocked"]);
 export type SeatStatus = z.infer<typeof seatStatusSchema>;
 
@@ -53,14 +55,5 @@ export const releasedSchema = z.object({
   released: z.array(z.string()),
 });
 
-export const showtimeSchema = z.object({
-  id: z.number().int(),
-  movie_id: z.number().int(),
-  starts_at: z.string(),
-  ends_at: z.string(),
-  status: z.string(),
-  screen: z.object({ id: z.number().int(), name: z.string() }),
-  theatre: z.object({ id: z.number().int(), name: z.string(), city: z.string() }),
-  movie: z.object({ id: z.number().int(), title: z.string() }),
-});
+export const showtimeSchema = showtimeWithMovieSchema;
 export type Showtime = z.infer<typeof showtimeSchema>;
