@@ -67,6 +67,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     seatcache.init_app(app)  # the lock's Redis copy of seat facts follows every commit that changes them
     app.register_blueprint(web.bp)
 
+    from app.api import hold_lane
+
+    hold_lane.install(app)  # plain lock/unlock requests answered in front of Flask's dispatch (issue 3)
+
     from app.cli import register_cli
 
     register_cli(app)

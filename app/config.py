@@ -148,6 +148,9 @@ class Config:
         self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
         # Seconds between keep-alive pings on an idle seat WebSocket (proxies drop silent connections).
         self.WS_HEARTBEAT_S = _int("WS_HEARTBEAT_S", 25, 5, 300)
+        # Plain lock/unlock requests are answered in front of Flask's dispatch (app/api/hold_lane.py);
+        # false sends every request through the views (same answers, slower).
+        self.HOLD_LANE_ENABLED = _bool("HOLD_LANE_ENABLED", True)
 
         self.PAYMENT_GATEWAY = (_env("PAYMENT_GATEWAY", "dev") or "dev").lower()
         if self.PAYMENT_GATEWAY not in {"dev", "razorpay"}:

@@ -145,39 +145,42 @@ def error_response(exc: AppError) -> Response:
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(AppError)
-    def _app_error(exc: AppError) -> Response:
+def http_error_response(exc: HTTPException) -> Response:
+    """The JSON response for a werkzeug/webargs HTTPException (405 keeps Allow, 429 Retry-After)."""
+    body, status = http_exception_body(exc)
+    response = jsonify(body)
+    response.status_code = status
+    if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    retry = getattr(exc, "retry_after", None)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def exception_response(exc: Exception) -> Response:
+    """The response the app's error handlers give for exc: the handlers below call it, and so does code
+    that answers outside Flask's dispatch (app/api/hold_lane.py)."""
+    if isinstance(exc, AppError):
         return error_response(exc)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        body, status = http_exception_body(exc)
-        response = jsonify(body)
-        response.status_code = status
-        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        retry = getattr(exc, "retry_after", None)
-        if retry:
-            response.headers["Retry-After"] = str(retry)
-        return response
-
-    @app.errorhandler(redis.exceptions.RedisError)
-    def _redis_down(exc: Exception):  # type: ignore[no-untyped-def]
+    if isinstance(exc, HTTPException):
+        return http_error_response(exc)
+    if isinstance(exc, redis.exceptions.RedisError):
         log.warning("redis unavailable: %s", exc)
-        return _app_error(ServiceUnavailable("The seat lock store is unavailable; try again shortly.",
-                                             code="redis_unavailable", headers={"Retry-After": "5"}))
-
-    @app.errorhandler(sqlalchemy.exc.OperationalError)
-    def _db_down(exc: Exception):  # type: ignore[no-untyped-def]
+        return error_response(ServiceUnavailable("The seat lock store is unavailable; try again shortly.",
+                                                 code="redis_unavailable", headers={"Retry-After": "5"}))
+    if isinstance(exc, sqlalchemy.exc.OperationalError):
         log.warning("database unavailable: %s", exc)
-        return _app_error(ServiceUnavailable("The database is unavailable; try again shortly.",
-                                             code="database_unavailable", headers={"Retry-After": "5"}))
+        return error_response(ServiceUnavailable("The database is unavailable; try again shortly.",
+                                                 code="database_unavailable", headers={"Retry-After": "5"}))
+    log.exception("unhandled error", exc_info=exc)
+    response = jsonify({"error": {"code": "internal_error", "message": "An unexpected error occurred.",
+                                  "details": {}}})
+    response.status_code = 500
+    return response
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
-        log.exception("unhandled error")
-        response = jsonify({"error": {"code": "internal_error", "message": "An unexpected error occurred.",
-                                      "details": {}}})
-        response.status_code = 500
-        return response
+
+def register_error_handlers(app: Flask) -> None:
+    # Flask picks the handler of the closest class; each one answers with exception_response.
+    for kind in (AppError, HTTPException, redis.exceptions.RedisError, sqlalchemy.exc.OperationalError, Exception):
+        app.register_error_handler(kind, exception_response)

@@ -16,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.errors import http_exception_body
+from app.errors import http_error_response
 from app.jwt_cache import CachingJWTManager
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,7 @@ class CineverseApi(Api):
     """flask-smorest Api whose HTTP errors keep our one error shape."""
 
     def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
-        from flask import jsonify
-
-        body, status = http_exception_body(error)
-        response = jsonify(body)
-        response.status_code = status
-        return response
+        return http_error_response(error)
 
 
 class RedisExtension:

@@ -81,6 +81,16 @@ def cached_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
     return dict(header)
 
 
+def verified_claims(encoded_token: str) -> dict[str, Any] | None:
+    """The claims of an access or refresh token a full decode already verified in this app (a copy), if
+    it is still within its validity window; None when it must be decoded in full. App context needed."""
+    cache: _Cache | None = current_app.extensions.get("jwt_claims_cache")
+    claims = cache.get(encoded_token) if cache is not None else None
+    if claims is None or not _still_valid(claims, float(config.leeway)):
+        return None
+    return dict(claims)
+
+
 class CachingJWTManager(JWTManager):
     """JWTManager whose token decode is served from a bounded cache of tokens it already verified."""
 

@@ -111,6 +111,16 @@ def _start_timer() -> None:
     request.environ[_STARTED] = time.perf_counter()
 
 
+def observe_request(method: str, route: str, status: int, started: float) -> None:
+    """Count one answered request and its time since `started` (time.perf_counter())."""
+    key = (method, route, status)
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_DURATION.labels(method, route))
+    series[0].inc()
+    series[1].observe(time.perf_counter() - started)
+
+
 def _record(response: Response) -> Response:
     started = request.environ.pop(_STARTED, None)
     if started is None:  # a WebSocket (skip_http_metrics) or a request that never reached the hooks
@@ -118,13 +128,7 @@ def _record(response: Response) -> Response:
     rule = request.url_rule
     route = rule.rule if rule is not None else UNMATCHED_ROUTE
     method = request.method if request.method in _METHODS else "other"  # any token is a method to werkzeug
-    key = (method, route, response.status_code)
-    series = _series.get(key)
-    if series is None:
-        series = _series[key] = (HTTP_REQUESTS.labels(method, route, str(response.status_code)),
-                                 HTTP_DURATION.labels(method, route))
-    series[0].inc()
-    series[1].observe(time.perf_counter() - started)
+    observe_request(method, route, response.status_code, started)
     return response
 
 

@@ -95,9 +95,39 @@ def dump_released(body: dict[str, Any]) -> dict[str, Any]:
             "released": [str(s) for s in body["released"]]}
 
 
+def hold_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+    """The lock route's work and answer body, shared with app/api/hold_lane.py (`payload`: the token
+    decoded there; None inside the view, whose decorators left it pending)."""
+    try:
+        result = with_revocation_guard(lambda guard: holds.lock(showtime_id, user_id, seat_ids, guard=guard), payload)
+    except AppError as exc:
+        metrics.SEAT_LOCKS_REFUSED.labels(exc.code).inc()
+        raise
+    except RedisError:
+        metrics.SEAT_LOCKS_REFUSED.labels("redis_unavailable").inc()
+        raise
+    metrics.SEAT_LOCKS_GRANTED.inc()
+    return dump_holds(_hold_body(result))
+
+
+def release_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """The unlock route's work and answer body (as hold_seats)."""
+    released = with_revocation_guard(lambda guard: holds.release(showtime_id, user_id, seat_ids, guard=guard),
+                                     payload)
+    return dump_released({"showtime_id": showtime_id, "seat_ids": seat_ids, "released": released})
+
+
+LOCK_RULE = "/showtimes/<int:showtime_id>/redis-lock-seats"
+UNLOCK_RULE = "/showtimes/<int:showtime_id>/redis-unlock-seats"
+
+
 # Lock and unlock check the token's revocation inside their hold script (one Redis round trip a request);
 # app.services.auth.revocation_checked_in_step explains how every other path still gets the usual check.
-@blp.route("/showtimes/<int:showtime_id>/redis-lock-seats", methods=["POST"])
+# app/api/hold_lane.py answers the plain requests of both routes before Flask's dispatch, with the same
+# functions; these views answer everything else.
+@blp.route(LOCK_RULE, methods=["POST"])
 @revocation_checked_in_step
 @jwt_required()
 @blp.doc(security=_SECURITY)
@@ -106,20 +136,10 @@ def dump_released(body: dict[str, Any]) -> dict[str, Any]:
 @_errors(401, 404, 409, 422, 503)
 def lock_seats(body: dict[str, Any], showtime_id: int) -> Response:
     """Hold the named seats for the caller, all or none, for SEAT_LOCK_TTL_MS."""
-    user_id = get_jwt_identity()
-    try:
-        result = with_revocation_guard(lambda guard: holds.lock(showtime_id, user_id, body["seat_ids"], guard=guard))
-    except AppError as exc:
-        metrics.SEAT_LOCKS_REFUSED.labels(exc.code).inc()
-        raise
-    except RedisError:
-        metrics.SEAT_LOCKS_REFUSED.labels("redis_unavailable").inc()
-        raise
-    metrics.SEAT_LOCKS_GRANTED.inc()
-    return jsonify(dump_holds(_hold_body(result)))
+    return jsonify(hold_seats(showtime_id, get_jwt_identity(), body["seat_ids"]))
 
 
-@blp.route("/showtimes/<int:showtime_id>/redis-unlock-seats", methods=["POST"])
+@blp.route(UNLOCK_RULE, methods=["POST"])
 @revocation_checked_in_step
 @jwt_required()
 @blp.doc(security=_SECURITY)
@@ -128,9 +148,7 @@ def lock_seats(body: dict[str, Any], showtime_id: int) -> Response:
 @_errors(401, 403, 404, 422, 503)
 def unlock_seats(body: dict[str, Any], showtime_id: int) -> Response:
     """Release the caller's holds on the named seats (seats held by nobody are ignored)."""
-    user_id = get_jwt_identity()
-    released = with_revocation_guard(lambda guard: holds.release(showtime_id, user_id, body["seat_ids"], guard=guard))
-    return jsonify(dump_released({"showtime_id": showtime_id, "seat_ids": body["seat_ids"], "released": released}))
+    return jsonify(release_seats(showtime_id, get_jwt_identity(), body["seat_ids"]))
 
 
 @blp.route("/showtimes/<int:showtime_id>/redis-extend-locks", methods=["POST"])

@@ -419,18 +419,20 @@ def revocation_checked_in_step(view: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def with_revocation_guard(step: Callable[[Sequence[str]], T]) -> T:
-    """Run step(guard) inside a `revocation_checked_in_step` view: guard is the token's revocation key
-    and its user's suspension key (neither may exist) and the revocation mirror's warm marker (must
-    exist), which the hold scripts check before changing anything (holds.GuardRefused). An empty guard
-    when the token was checked already.
+def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str, Any] | None = None) -> T:
+    """Run step(guard) inside a `revocation_checked_in_step` view (or for a token `payload` decoded
+    outside one, app/api/hold_lane.py): guard is the token's revocation key and its user's suspension
+    key (neither may exist) and the revocation mirror's warm marker (must exist), which the hold scripts
+    check before changing anything (holds.GuardRefused). An empty guard when the token was checked
+    already.
 
     Raises Unauthorized `token_revoked` / `account_inactive`. A cold mirror (no warm marker, e.g. after a
     Redis restart) gets the full check, which rebuilds it, and the step runs once more without the guard.
     """
-    payload = g.pop(_PENDING, None)
     if payload is None:
-        return step(())
+        payload = g.pop(_PENDING, None)
+        if payload is None:
+            return step(())
     jtis = checked_jtis(payload)
     if len(jtis) != 2:  # a token without a numeric subject: the usual check, then the step
         if is_revoked(jtis):

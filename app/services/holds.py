@@ -41,7 +41,7 @@ from app.services import seatcache
 
 log = logging.getLogger(__name__)
 
-SEAT_LABEL = re.compile(r"^[A-Z][1-9][0-9]?$")
+SEAT_LABEL = re.compile(r"^[A-Z][1-9][0-9]?\Z")  # \Z: "$" would also take "A1\n"
 
 # Builds and publishes one versioned event. Labels are checked against SEAT_LABEL before they reach a
 # script, so joining them into JSON needs no escaping.

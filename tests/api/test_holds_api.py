@@ -174,7 +174,7 @@ def test_redis_down_locks_503_seat_map_from_db(setup):
         assert error["code"] == "redis_unavailable" and "unavailable" in error["message"]
         assert response.headers["Retry-After"] == "5"
         seat_map = client.get(f"/api/showtimes/{setup['id']}/seats", headers=setup["alice"])
-        assert seat_map.status_code == 200
+        assert seat_map.status_code == 200, seat_map.get_json()
         body = seat_map.get_json()
         assert body["holds_available"] is False and body["version"] is None and len(body["seats"]) == 216
         assert client.post(url(setup, "redis-unlock-seats"), json={"seat_ids": ["A1"]},

@@ -1,0 +1,332 @@
+"""The hold lane (app/api/hold_lane.py) answers plain lock/unlock requests in front of Flask's dispatch.
+
+It must answer exactly as the views do (status, headers, body, metrics), take only the requests it
+is meant to take, and leave everything else to the app untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_jwt_extended import create_refresh_token, decode_token
+from prometheus_client import REGISTRY
+from werkzeug.test import Client
+
+from app.api.hold_lane import MAX_BODY, HoldLane, install
+from app.extensions import db
+from app.models import Role
+from tests.conftest import make_test_app
+from tests.factories import auth_headers, make_showtime, make_user
+
+
+class Entry:
+    """The lane of an app, with a record of the requests it passed on to the app."""
+
+    def __init__(self, app: Flask) -> None:
+        lane = app.wsgi_app
+        assert isinstance(lane, HoldLane), "the lane is installed by create_app"
+        self.lane, self.views, self.passed = lane, lane.wsgi_app, []
+        self.original = lane.wsgi_app
+
+        def counting(environ: dict[str, Any], start_response: Any) -> Any:
+            self.passed.append(environ["PATH_INFO"])
+            return self.views(environ, start_response)
+
+        lane.wsgi_app = counting
+
+    def restore(self) -> None:
+        self.lane.wsgi_app = self.original
+
+
+@pytest.fixture()
+def entry(app: Flask) -> Iterator[Entry]:
+    e = Entry(app)
+    yield e
+    e.restore()
+
+
+def _answer(response: Any) -> tuple[int, dict[str, str], str, Any]:
+    """Status, headers, the body's exact text and its JSON, with what differs between two showtimes and two
+    instants taken out."""
+    data = response.get_data(as_text=True)
+    headers = dict(response.headers)
+    assert int(headers.pop("Content-Length")) == len(data.encode())
+    for pattern, replacement in ((r'("expires_at":\s*)"[^"]*"', r'\1"<t>"'), (r'("showtime_id":\s*)\d+', r'\1"<id>"'),
+                                 (r"showtime \d+", "showtime <id>")):
+        data = re.sub(pattern, replacement, data)
+    return response.status_code, headers, data, json.loads(data)
+
+
+def _scenario(wsgi: Any, app: Flask, entry: Entry) -> tuple[list[tuple[int, dict[str, str], Any]], int]:
+    """One run of every answer lock and unlock can give, on a fresh showtime and fresh users; with how
+    many of its lock/unlock requests the lane passed on to the app."""
+    with app.app_context():
+        showtime = make_showtime()
+        alice, bob, revoked, suspended = (make_user() for _ in range(4))
+        staff = make_user(role=Role.ADMIN)
+        h = {name: auth_headers(user) for name, user in
+             (("alice", alice), ("bob", bob), ("revoked", revoked), ("suspended", suspended), ("staff", staff))}
+        suspended_id, sid = suspended.id, showtime.id
+        db.session.commit()
+    client = Client(wsgi)
+    warm = Client(app)  # full decodes through the app, so the lane knows every token before the scenario
+
+    passed = 0
+
+    def post(who: str, action: str, seats: list[str], showtime_id: int = sid) -> Any:
+        nonlocal passed
+        before = len(entry.passed)
+        try:
+            return client.post(f"/api/showtimes/{showtime_id}/redis-{action}-seats", json={"seat_ids": seats},
+                               headers=h[who])
+        finally:
+            passed += len(entry.passed) - before
+
+    for who in h:
+        assert warm.post(f"/api/showtimes/{sid}/redis-unlock-seats", json={"seat_ids": ["L18"]},
+                         headers=h[who]).status_code == 200
+    answers = [
+        post("alice", "lock", ["A1", "A2", "A1"]),       # 200
+        post("alice", "lock", ["A1"]),                   # 200: renewing one's own hold
+        post("bob", "lock", ["A2", "A3"]),               # 409 seat_taken, nothing held
+        post("bob", "unlock", ["A1"]),                   # 403 not_holder
+        post("bob", "lock", ["A3", "Z9"]),               # 422 unknown_seats
+        post("bob", "lock", ["A3"], 999999),             # 404 showtime_not_found
+        post("alice", "unlock", ["A1", "A5"]),           # 200, released A1 (A5 was free: checked in the DB)
+        post("alice", "unlock", ["Z9"]),                 # 422 unknown_seats (release path)
+        post("alice", "unlock", ["A7"], 999999),         # 404 (release path)
+        post("bob", "lock", [f"B{n}" for n in range(1, 11)]),  # 200: ten seats, the most one may hold
+        post("bob", "lock", ["C1"]),                     # 409 seat_limit_exceeded
+    ]
+    assert warm.post("/api/user/logout", headers=h["revoked"]).status_code == 204
+    assert warm.put(f"/api/admin/users/{suspended_id}/active", json={"active": False},
+                    headers=h["staff"]).status_code == 200
+    answers += [post("revoked", "lock", ["D1"]), post("revoked", "unlock", ["D1"]),  # 401 token_revoked
+                post("suspended", "lock", ["D2"]), post("suspended", "unlock", ["D2"])]  # 401 account_inactive
+    answers.append(client.get(f"/api/showtimes/{sid}/seats", headers=h["alice"]))  # the state left behind
+    return [_answer(a) for a in answers], passed
+
+
+def test_the_lane_answers_as_the_views_do(app, entry):
+    through_lane, passed = _scenario(entry.lane, app, entry)
+    assert passed == 0, "every lock and unlock of the scenario is plain: the lane answers it"
+    through_views, _ = _scenario(entry.views, app, entry)
+    assert through_lane == through_views
+    statuses = [status for status, _, _, _ in through_lane]
+    assert statuses == [200, 200, 409, 403, 422, 404, 200, 422, 404, 200, 409, 401, 401, 401, 401, 200]
+    codes = [body["error"]["code"] for _, _, _, body in through_lane if "error" in body]
+    assert codes == ["seat_taken", "not_holder", "unknown_seats", "showtime_not_found", "unknown_seats",
+                     "showtime_not_found", "seat_limit_exceeded", "token_revoked", "token_revoked",
+                     "account_inactive", "account_inactive"]
+    assert through_lane[6][3]["released"] == ["A1"]
+
+
+def test_the_lane_counts_its_requests_like_the_views(app, entry):
+    with app.app_context():
+        showtime, user = make_showtime(), make_user()
+        headers, sid = auth_headers(user), showtime.id
+        db.session.commit()
+    route = "/api/showtimes/<int:showtime_id>/redis-lock-seats"
+
+    def count(status: str) -> float:
+        labels = {"method": "POST", "route": route, "status": status}
+        return REGISTRY.get_sample_value("cineverse_http_requests_total", labels) or 0.0
+
+    granted = REGISTRY.get_sample_value("cineverse_seat_locks_granted_total") or 0.0
+    before_200, before_409 = count("200"), count("409")
+    client = Client(app)
+    client.post(f"/api/showtimes/{sid}/redis-lock-seats", json={"seat_ids": ["A1"]}, headers=headers)  # the app
+    client.post(f"/api/showtimes/{sid}/redis-lock-seats", json={"seat_ids": ["A2"]}, headers=headers)  # the lane
+    other = auth_headers_in(app, make_user_in(app))
+    client.post(f"/api/showtimes/{sid}/redis-unlock-seats", json={"seat_ids": ["A9"]}, headers=other)  # decode
+    client.post(f"/api/showtimes/{sid}/redis-lock-seats", json={"seat_ids": ["A1"]}, headers=other)  # lane 409
+    assert entry.passed == [f"/api/showtimes/{sid}/redis-lock-seats", f"/api/showtimes/{sid}/redis-unlock-seats"]
+    assert count("200") == before_200 + 2 and count("409") == before_409 + 1
+    assert REGISTRY.get_sample_value("cineverse_seat_locks_granted_total") == granted + 2
+
+
+def make_user_in(app: Flask) -> int:
+    with app.app_context():
+        user = make_user()
+        db.session.commit()
+        return user.id
+
+
+def auth_headers_in(app: Flask, user_id: int) -> dict[str, str]:
+    from app.models import User
+
+    with app.app_context():
+        return auth_headers(db.session.get(User, user_id))
+
+
+@pytest.fixture()
+def known(app: Flask) -> dict[str, Any]:
+    """A showtime and a user whose token the app has already decoded in full."""
+    with app.app_context():
+        showtime, user = make_showtime(), make_user()
+        headers, sid, uid = auth_headers(user), showtime.id, user.id
+        refresh = create_refresh_token(identity=str(uid))
+        decode_token(refresh)  # known to the app too, so only its type keeps it out of the lane
+        db.session.commit()
+    assert Client(app).post(f"/api/showtimes/{sid}/redis-unlock-seats", json={"seat_ids": ["A1"]},
+                            headers=headers).status_code == 200
+    return {"sid": sid, "headers": headers, "token": headers["Authorization"].split()[1], "refresh": refresh}
+
+
+def test_a_token_the_app_has_not_verified_goes_to_the_app_first(app, entry):
+    with app.app_context():
+        showtime, user = make_showtime(), make_user()
+        headers, sid = auth_headers(user), showtime.id
+        db.session.commit()
+    client = Client(app)
+    for _ in range(3):
+        assert client.post(f"/api/showtimes/{sid}/redis-lock-seats", json={"seat_ids": ["A1"]},
+                           headers=headers).status_code == 200
+    assert entry.passed == [f"/api/showtimes/{sid}/redis-lock-seats"]  # then the lane knows the token
+
+
+@pytest.mark.parametrize("case", [
+    "refresh_token", "forged_signature", "lowercase_scheme", "two_spaces", "cookie_only",
+    "extra_field", "too_many_seats", "bad_label", "newline_label", "nul_escape", "not_json", "text_plain",
+    "query_string", "leading_zero", "trailing_slash", "get", "huge_body", "no_length",
+])
+def test_requests_that_are_not_plain_go_to_the_app(app, entry, known, case):
+    sid, token = known["sid"], known["token"]
+    entry.passed.clear()  # the fixture's own request
+    path = f"/api/showtimes/{sid}/redis-lock-seats"
+    headers: dict[str, str] = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body: bytes | None = b'{"seat_ids": ["A1"]}'
+    method = "POST"
+    if case == "refresh_token":
+        headers["Authorization"] = f"Bearer {known['refresh']}"
+    elif case == "forged_signature":
+        headers["Authorization"] = f"Bearer {token[:-2]}{'AA' if token[-2:] != 'AA' else 'BB'}"
+    elif case == "lowercase_scheme":
+        headers["Authorization"] = f"bearer {token}"
+    elif case == "two_spaces":
+        headers["Authorization"] = f"Bearer  {token}"
+    elif case == "cookie_only":
+        del headers["Authorization"]
+        headers["Cookie"] = f"access_token_cookie={token}"
+    elif case == "extra_field":
+        body = b'{"seat_ids": ["A1"], "hold": true}'
+    elif case == "too_many_seats":
+        body = json.dumps({"seat_ids": [f"C{n}" for n in range(1, 12)]}).encode()
+    elif case == "bad_label":
+        body = b'{"seat_ids": ["a1"]}'
+    elif case == "newline_label":
+        body = b'{"seat_ids": ["A1\\n"]}'
+    elif case == "nul_escape":  # the last duplicate key wins, so the loaded body alone would look plain
+        body = b'{"seat_ids": ["\\u0000"], "seat_ids": ["A1"]}'
+    elif case == "not_json":
+        body = b'{"seat_ids": ["A1"'
+    elif case == "text_plain":
+        headers["Content-Type"] = "text/plain"
+    elif case == "query_string":
+        path += "?debug=1"
+    elif case == "leading_zero":
+        path = f"/api/showtimes/0{sid}/redis-lock-seats"
+    elif case == "trailing_slash":
+        path += "/"
+    elif case == "get":
+        method, body = "GET", None
+    elif case == "huge_body":
+        body = b'{"seat_ids": ["A1"]' + b" " * MAX_BODY + b"}"
+    response = Client(entry.lane).open(path, method=method, headers=headers, data=body,
+                                       environ_overrides={"CONTENT_LENGTH": ""} if case == "no_length" else None)
+    assert entry.passed == [path.partition("?")[0]], case
+    assert response.status_code != 500
+    expected = {"nul_escape": 422, "bad_label": 422, "newline_label": 422, "extra_field": 422, "too_many_seats": 422,
+                "not_json": 400, "forged_signature": 401, "leading_zero": 200, "query_string": 200}
+    if case in expected:
+        assert response.status_code == expected[case], (case, response.get_data())
+    if case == "nul_escape":
+        assert json.loads(response.get_data())["error"]["code"] == "invalid_characters"
+
+
+def test_the_body_read_by_the_lane_reaches_the_app_whole(app, entry, known):
+    """A request the lane declines after reading its body (here: a refresh token) gets the same bytes."""
+    seen: list[bytes] = []
+    views = entry.views
+
+    def reading(environ: dict[str, Any], start_response: Any) -> Any:
+        seen.append(environ["wsgi.input"].read())
+        environ["wsgi.input"] = __import__("io").BytesIO(seen[-1])
+        return views(environ, start_response)
+
+    entry.views = reading
+    entry.passed.clear()
+    body = b'{"seat_ids": ["A1", "A2"]}'
+    Client(entry.lane).post(f"/api/showtimes/{known['sid']}/redis-lock-seats", data=body,
+                            headers={"Authorization": f"Bearer {known['refresh']}",
+                                     "Content-Type": "application/json"})
+    assert seen == [body]
+
+
+def test_the_lane_answers_redis_down_as_the_views_do(known):
+    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    lane = Entry(down)
+    try:
+        client = Client(down)
+        answers = [client.post(f"/api/showtimes/{known['sid']}/redis-{action}-seats", json={"seat_ids": ["A1"]},
+                               headers=known["headers"]) for action in ("lock", "lock", "unlock")]
+        assert len(lane.passed) == 1  # the first one decodes the token in full
+        assert [_answer(a) for a in answers[1:]] == [_answer(answers[0])] * 2
+        assert answers[1].status_code == 503 and answers[1].headers["Retry-After"] == "5"
+        assert json.loads(answers[1].get_data())["error"]["code"] == "redis_unavailable"
+    finally:
+        with down.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_lane_knows_every_hook_of_the_app(app):
+    """The lane skips the app's request hooks. It may only because it knows them all: the metrics timer
+    and recorder (the lane counts its requests itself), the NUL check (the lane refuses such bodies), and
+    the rate limiter (no limit applies to the hold routes). A new hook or a limit on a hold route must be
+    looked at here first."""
+    def names(funcs: dict[Any, list[Any]]) -> dict[Any, list[str]]:
+        return {key: sorted(getattr(f, "__qualname__", getattr(getattr(f, "func", None), "__qualname__", repr(f)))
+                            for f in value) for key, value in funcs.items() if value}
+
+    assert names(app.before_request_funcs) == {
+        None: ["Limiter._check_request_limit", "_start_timer", "reject_nul_characters"]}
+    assert names(app.after_request_funcs) == {None: ["Limiter.__inject_headers", "_record"]}
+    assert names(app.teardown_request_funcs) == {None: ["Limiter.__release_context"]}
+    assert not app.url_value_preprocessors and not any(app.url_default_functions.values())
+    from app.extensions import limiter
+
+    with app.app_context():
+        for endpoint in ("holds.lock_seats", "holds.unlock_seats"):
+            for in_middleware in (True, False):
+                limits = limiter.limit_manager.resolve_limits(app, endpoint, "holds", in_middleware=in_middleware)
+                assert not any(limits), (endpoint, limits)
+    assert not any("app.api.hold" in name for name in limiter.limit_manager._decorated_limits)
+    assert not app.config.get("RATELIMIT_DEFAULT") and not app.config.get("RATELIMIT_APPLICATION")
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("HOLD_LANE_ENABLED", False), ("RATELIMIT_DEFAULT", "100/minute"), ("RATELIMIT_APPLICATION", "1000/minute"),
+    ("JWT_TOKEN_LOCATION", ["cookies"]), ("JWT_HEADER_TYPE", "JWT"), ("MAX_CONTENT_LENGTH", 1024),
+])
+def test_the_lane_stays_out_when_its_assumptions_do_not_hold(setting, value):
+    # set after create_app: the limiter is one object for every app, and a default limit given to
+    # create_app would stay with it for the rest of the session
+    app = make_test_app(HOLD_LANE_ENABLED=False)
+    assert not isinstance(app.wsgi_app, HoldLane)
+    app.config["HOLD_LANE_ENABLED"] = True
+    app.config[setting] = value
+    install(app)
+    assert not isinstance(app.wsgi_app, HoldLane)
+
+
+def test_the_lane_is_installed_once():
+    app = make_test_app()
+    assert isinstance(app.wsgi_app, HoldLane)
+    install(app)
+    assert not isinstance(app.wsgi_app.wsgi_app, HoldLane)
