@@ -77,8 +77,8 @@ def prepare(users: int = 64) -> dict:
 
 
 @contextmanager
-def gunicorn(app_path: str, *args: str) -> Iterator[int]:
-    """gunicorn serving app_path on a free loopback port with the bench settings; yields the port
-    (tests/processes.py starts and stops it, as for the tests)."""
-    with test_gunicorn(server_env(), *args, app_path=app_path, start_timeout=60) as port:
+def gunicorn(app_path: str, *args: str, env: dict[str, str] | None = None) -> Iterator[int]:
+    """gunicorn serving app_path on a free loopback port with the bench settings (and `env` on top);
+    yields the port (tests/processes.py starts and stops it, as for the tests)."""
+    with test_gunicorn({**server_env(), **(env or {})}, *args, app_path=app_path, start_timeout=60) as port:
         yield port

@@ -60,7 +60,7 @@ def _combine(results: list[dict]) -> dict:
 
 
 def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int = 100,
-        worker_class: str = "gevent", rounds: int = 3) -> dict:
+        worker_class: str = "gevent", rounds: int = 3, hold_lane: bool = True) -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     seed = prepare(users=clients)
@@ -68,7 +68,8 @@ def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int
     args = server_args(worker_class, workers, threads)
     phases = ("bare", "auth", "lock")
     runs: dict[str, list[dict]] = {name: [] for name in phases}
-    with tempfile.TemporaryDirectory() as tmp, gunicorn("bench.wsgi_bench:app", *args) as port:
+    env = {"HOLD_LANE_ENABLED": "true" if hold_lane else "false"}
+    with tempfile.TemporaryDirectory() as tmp, gunicorn("bench.wsgi_bench:app", *args, env=env) as port:
         tokens = Path(tmp) / "tokens.txt"
         tokens.write_text("\n".join(seed["tokens"]) + "\n")
         os.chmod(tokens, 0o600)
@@ -78,7 +79,8 @@ def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int
             for name in phases:
                 runs[name].append(_wrk(port, name, tokens, showtime, clients, seconds / rounds))
     bare, auth, lock = (_combine(runs[name]) for name in phases)
-    return {"server": f"gunicorn {' '.join(args)}", "client": f"wrk -t1 -c{clients}", "rounds": rounds,
+    return {"server": f"gunicorn {' '.join(args)}", "hold_lane": hold_lane, "client": f"wrk -t1 -c{clients}",
+            "rounds": rounds,
             "load_average": os.getloadavg(), "bare": bare, "bare_with_jwt": auth, "lock_unlock": lock,
             "ratio": round(lock["rps"] / bare["rps"], 3), "ratio_to_jwt_endpoint": round(lock["rps"] / auth["rps"], 3)}
 
@@ -91,9 +93,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=100, help="gthread only")
     parser.add_argument("--worker-class", choices=["gevent", "gthread"], default="gevent")
     parser.add_argument("--rounds", type=int, default=3, help="the phases alternate this many times")
+    parser.add_argument("--no-hold-lane", dest="hold_lane", action="store_false",
+                        help="HOLD_LANE_ENABLED=false: every lock and unlock through the Flask views")
     ns = parser.parse_args()
     print(json.dumps(run(min(ns.clients, 216), min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class,
-                         max(1, min(ns.rounds, 20))), indent=2))
+                         max(1, min(ns.rounds, 20)), ns.hold_lane), indent=2))
 
 
 if __name__ == "__main__":
