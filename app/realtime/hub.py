@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 from typing import Any
@@ -219,7 +220,10 @@ def serve(client: Client, snapshot: Any, heartbeat_s: float, poll_s: float = 1.0
             last_sent = time.monotonic()
             continue
         try:
-            version, raw = client.queue.get(timeout=poll_s)
+            # A random share of poll_s (0.5x to 1.5x) per wait: clients that connected in one burst would
+            # otherwise all wake in the same instant every poll_s, and an event arriving then waits
+            # behind a thousand wake-ups (bench/RESULTS.md, section 2).
+            version, raw = client.queue.get(timeout=poll_s * (0.5 + random.random()))
         except queue.Empty:
             now = time.monotonic()
             if now - last_sent >= heartbeat_s:
