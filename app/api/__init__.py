@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, request
 from werkzeug.routing import Rule
 
-from app.errors import ValidationError
+from app.errors import AppError, ValidationError
 from app.extensions import api
+
+# Python's JSON parser recurses once per nesting level and raises RecursionError (not a ValueError, so
+# neither Flask nor webargs reads it as bad JSON) near a thousand levels. A body with this many brackets
+# is parsed once more here, and one nested too deeply for the parser is refused as bad JSON.
+_BRACKETS_WORTH_A_CHECK = 256
+
+
+def _too_deep(body: bytes) -> bool:
+    if body.count(b"[") + body.count(b"{") < _BRACKETS_WORTH_A_CHECK:
+        return False
+    try:
+        json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False  # malformed JSON: the route's own parsing answers it
+    return False
 
 
 def reject_nul_characters() -> None:
-    """PostgreSQL text cannot hold NUL; refuse it at the edge instead of failing deep in a query."""
+    """PostgreSQL text cannot hold NUL; refuse it at the edge instead of failing deep in a query. JSON
+    nested deeper than the parser can go is refused here too (400 invalid_json), never a 500."""
     req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not eight
     query = req.query_string
     if query and (b"%00" in query or b"\x00" in query):
@@ -23,6 +43,8 @@ def reject_nul_characters() -> None:
         encoded_nul = b"\\u0000" if mimetype == "application/json" else b"%00"
         if b"\x00" in body or encoded_nul in body:
             raise ValidationError("The request body contains a NUL character.", code="invalid_characters")
+        if mimetype == "application/json" and _too_deep(body):
+            raise AppError("The JSON body is nested too deeply.", code="invalid_json")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -116,7 +116,7 @@ class HoldLane:
             return None
         try:
             data = self.app.json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # the app answers bad JSON (app/api/__init__.py)
             return None
         seats = plain_seat_ids(data, int(self.app.config["MAX_SEATS_PER_BOOKING"]))
         if seats is None:
