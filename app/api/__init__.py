@@ -9,6 +9,7 @@ from werkzeug.routing import Rule
 
 from app.errors import AppError, ValidationError
 from app.extensions import api
+from app.textcheck import SURROGATE_ESCAPE, has_lone_surrogate
 
 # Python's JSON parser recurses once per nesting level and raises RecursionError (not a ValueError, so
 # neither Flask nor webargs reads it as bad JSON) near a thousand levels. A body with this many brackets
@@ -28,9 +29,17 @@ def _too_deep(body: bytes) -> bool:
     return False
 
 
+def _lone_surrogates(body: bytes) -> bool:
+    try:
+        return has_lone_surrogate(json.loads(body))
+    except ValueError:
+        return False  # malformed JSON: the route's own parsing answers it
+
+
 def reject_nul_characters() -> None:
-    """PostgreSQL text cannot hold NUL; refuse it at the edge instead of failing deep in a query. JSON
-    nested deeper than the parser can go is refused here too (400 invalid_json), never a 500."""
+    """PostgreSQL text cannot hold NUL; refuse it at the edge instead of failing deep in a query. So are
+    JSON bodies nested deeper than the parser can go (400 invalid_json) and strings holding a lone
+    surrogate, which no UTF-8 encoder takes (422 invalid_characters, app/textcheck.py)."""
     req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not eight
     query = req.query_string
     if query and (b"%00" in query or b"\x00" in query):
@@ -45,6 +54,9 @@ def reject_nul_characters() -> None:
             raise ValidationError("The request body contains a NUL character.", code="invalid_characters")
         if mimetype == "application/json" and _too_deep(body):
             raise AppError("The JSON body is nested too deeply.", code="invalid_json")
+        if mimetype == "application/json" and SURROGATE_ESCAPE.search(body) and _lone_surrogates(body):
+            raise ValidationError("The request body contains text that is not valid Unicode (a lone "
+                                  "surrogate escape).", code="invalid_characters")
 
 
 def register_blueprints(app: Flask) -> None:

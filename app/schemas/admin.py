@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.schemas.catalogue import MovieSchema, ShowtimeSchema
-from app.schemas.common import PageArgs, page_of
+from app.schemas.common import Day, Instant, PageArgs, page_of
 
 _TITLE = validate.Length(min=1, max=200)
 _SHORT = validate.Length(min=1, max=40)
@@ -21,7 +21,7 @@ class MovieCreateSchema(Schema):
     language = fields.String(required=True, validate=_SHORT)
     duration_min = fields.Integer(required=True, strict=True, validate=_DURATION)
     certificate = fields.String(validate=_CERT)
-    release_date = fields.Date(allow_none=True)
+    release_date = Day(allow_none=True)
     poster_url = fields.Url(allow_none=True, validate=_URL, schemes={"http", "https"})
 
 
@@ -32,7 +32,7 @@ class MovieUpdateSchema(Schema):
     language = fields.String(validate=_SHORT)
     duration_min = fields.Integer(strict=True, validate=_DURATION)
     certificate = fields.String(validate=_CERT)
-    release_date = fields.Date(allow_none=True)
+    release_date = Day(allow_none=True)
     poster_url = fields.Url(allow_none=True, validate=_URL, schemes={"http", "https"})
     is_active = fields.Boolean()
 
@@ -94,12 +94,12 @@ class _Prices(fields.Dict):
 class ShowtimeCreateSchema(Schema):
     movie_id = fields.Integer(required=True, strict=True)
     screen_id = fields.Integer(required=True, strict=True)
-    starts_at = fields.AwareDateTime(required=True, format="iso")
+    starts_at = Instant(required=True)
     prices = _Prices()
 
 
 class ShowtimeUpdateSchema(Schema):
-    starts_at = fields.AwareDateTime(format="iso")
+    starts_at = Instant()
     prices = _Prices()
 
 
@@ -189,8 +189,8 @@ class _PromoTerms(Schema):
                                   metadata={"description": "paise; caps a percent discount"})
     min_order_amount = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000_000),
                                       metadata={"description": "paise, the subtotal an order needs"})
-    valid_from = fields.AwareDateTime(format="iso", allow_none=True)
-    valid_until = fields.AwareDateTime(format="iso", allow_none=True)
+    valid_from = Instant(allow_none=True)
+    valid_until = Instant(allow_none=True)
     max_redemptions = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=10_000_000),
                                      metadata={"description": "in total; null for unlimited"})
     once_per_user = fields.Boolean()
@@ -239,9 +239,9 @@ PromoPage = page_of(PromoSchema)
 
 
 class _ReportRange(PageArgs):
-    date_from = fields.Date(data_key="from", format="%Y-%m-%d",
+    date_from = Day(data_key="from", format="%Y-%m-%d",
                             metadata={"description": "first day (YYYY-MM-DD, APP_TIMEZONE); default `to` - 29 days"})
-    date_to = fields.Date(data_key="to", format="%Y-%m-%d",
+    date_to = Day(data_key="to", format="%Y-%m-%d",
                           metadata={"description": "last day, included; default today"})
     theatre_id = fields.Integer(validate=validate.Range(min=1))
     movie_id = fields.Integer(validate=validate.Range(min=1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.schemas.common import PageArgs, page_of
+from app.schemas.common import Day, PageArgs, page_of
 
 
 class MovieFilterArgs(PageArgs):
@@ -12,12 +12,12 @@ class MovieFilterArgs(PageArgs):
     genre = fields.String(validate=validate.Length(min=1, max=40))
     language = fields.String(validate=validate.Length(min=1, max=40))
     city = fields.String(validate=validate.Length(min=1, max=80))
-    date = fields.Date(format="%Y-%m-%d", metadata={"description": "a day with showtimes (YYYY-MM-DD)"})
+    date = Day(format="%Y-%m-%d", metadata={"description": "a day with showtimes (YYYY-MM-DD)"})
 
 
 class ShowtimeFilterArgs(PageArgs):
     city = fields.String(validate=validate.Length(min=1, max=80))
-    date = fields.Date(format="%Y-%m-%d")
+    date = Day(format="%Y-%m-%d")
 
 
 class TheatreFilterArgs(PageArgs):

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 MAX_PER_PAGE = 100
+
+# Bounds for every day and instant the API reads: wide enough for any real use, and far from datetime's
+# years 1 and 9999, where moving between time zones or adding a day overflows (a 500, not a 422).
+EARLIEST_DAY, LATEST_DAY = date(1800, 1, 1), date(2199, 12, 31)
+_EARLIEST = datetime(1800, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802 - used like a field class
+    """fields.Date within EARLIEST_DAY .. LATEST_DAY."""
+    return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY,
+                                               error="A day from {min} to {max}."), **kwargs)
+
+
+def Instant(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802 - used like a field class
+    """fields.AwareDateTime (ISO 8601 with an offset) within the years 1800 .. 2199."""
+    return fields.AwareDateTime(format="iso", validate=validate.Range(
+        min=_EARLIEST, max=_LATEST, max_inclusive=False, error="A time from 1800 to 2199."), **kwargs)
 
 
 class PageArgs(Schema):

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import WebhookEvent
 from app.models._types import utcnow
 from app.services.gateways import get_gateway
+from app.textcheck import has_lone_surrogate
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,10 @@ def parse_event(raw_body: bytes) -> dict[str, Any]:
         raise _invalid("The webhook body is too large.")
     try:
         event = json.loads(raw_body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise _invalid("The webhook body is not JSON.") from None
+    if has_lone_surrogate(event):  # could not be stored (app/textcheck.py)
+        raise _invalid("The webhook body holds text that is not valid Unicode.")
     if not isinstance(event, dict):
         raise _invalid("The webhook body is not an event object.")
     event_type = event.get("event")
@@ -80,12 +83,12 @@ def event_refs(event: dict[str, Any]) -> EventRefs:
     payload = event.get("payload") or {}
     payment = _entity(payload, "payment")
     order = _entity(payload, "order")
-    order_id = _text(payment.get("order_id")) or _text(order.get("id"))
+    order_id = _gateway_id(payment.get("order_id")) or _gateway_id(order.get("id"))
     amount = payment.get("amount", order.get("amount_paid"))
     return EventRefs(
         event=str(event.get("event")),
         gateway_order_id=order_id,
-        gateway_payment_id=_text(payment.get("id")),
+        gateway_payment_id=_gateway_id(payment.get("id")),
         amount=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
         currency=_text(payment.get("currency")) or _text(order.get("currency")),
         payment_status=_text(payment.get("status")),
@@ -100,6 +103,15 @@ def _entity(payload: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+# Gateway ids as Razorpay makes them (order_..., pay_...; our columns hold 64). Anything else cannot name
+# one of our orders or payments, and must not reach a query (a NUL or an over-long id would fail there).
+_GATEWAY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+
+
+def _gateway_id(value: object) -> str | None:
+    return value if isinstance(value, str) and _GATEWAY_ID.match(value) else None
 
 
 def event_id_for(header_value: str | None, raw_body: bytes) -> str:

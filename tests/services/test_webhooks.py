@@ -103,8 +103,10 @@ def test_bad_or_missing_signatures_store_nothing(webhook_app: Flask, signature: 
 def test_signature_is_checked_before_the_body_is_parsed(webhook_app: Flask) -> None:
     with pytest.raises(InvalidSignature):
         webhooks.receive(b"not json", "0" * 64, "evt_x")
+    deep = b"[" * 5000 + b"]" * 5000  # RecursionError in the parser, not a JSONDecodeError
+    surrogate = b'{"event": "payment.captured", "payload": {}, "note": "\\ud800"}'  # cannot be stored
     for body in [b"not json", b"[1, 2]", b'{"payload": {}}', b'{"event": "", "payload": {}}',
-                 b'{"event": "payment.captured", "payload": []}', b"\xff\xfe"]:
+                 b'{"event": "payment.captured", "payload": []}', b"\xff\xfe", deep, surrogate]:
         with pytest.raises(ValidationError) as info:
             webhooks.receive(body, sign(body), "evt_x")
         assert info.value.code == "invalid_webhook"
@@ -223,3 +225,15 @@ def test_invalid_signature_maps_to_400() -> None:
     response = app.test_client().post("/hook")
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize("bad_id", ["pay\u0000x", "p" * 65, "pay Q1", "", 17, None])
+def test_ids_no_gateway_makes_never_reach_a_query(bad_id: Any) -> None:
+    """A signed event naming a malformed id cannot be about one of our orders: its refs leave it out."""
+    event = json.loads(captured_body())
+    entity = event["payload"]["payment"]["entity"]
+    entity["id"] = bad_id
+    assert webhooks.event_refs(event).gateway_payment_id is None
+    entity["id"], entity["order_id"] = "pay_Q1", bad_id
+    assert webhooks.event_refs(event).gateway_order_id is None
+    assert webhooks.event_refs(json.loads(captured_body())).gateway_payment_id == "pay_Q1"
