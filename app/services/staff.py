@@ -175,7 +175,7 @@ def update_screen(actor: User, screen_id: int, data: dict[str, Any]) -> Screen:
     if screen is None:
         raise NotFound(f"Screen {screen_id} was not found.", code="screen_not_found")
     if "layout" in data:
-        validate_layout(data["layout"])
+        data = {**data, "layout": validate_layout(data["layout"])}  # stored as checked, as create_screen does
     changes = _apply(screen, data)
     if changes:
         _flush_screen()
