@@ -1,18 +1,27 @@
-"""Decoded JSON that parses but cannot be stored or signed: lone UTF-16 surrogates.
+"""JSON bodies that parse, or nearly, but cannot be used: the app refuses them at the edge.
 
-JSON may spell a string with `\\ud800`-style escapes; Python decodes a lone one (no partner) into a str
-that no UTF-8 encoder accepts, so it passes every schema and then fails in psycopg2, Redis, HMAC or the
-password hasher (a 500). Escaped pairs (emoji) decode to one ordinary character and are fine.
+- NUL (raw or `\\u0000`): PostgreSQL text cannot hold it.
+- Nesting deeper than Python's JSON parser recurses (near a thousand levels): it raises RecursionError,
+  which neither Flask nor webargs reads as bad JSON (a 500).
+- A lone UTF-16 surrogate (`\\ud800` with no partner): Python decodes it into a str that no UTF-8 encoder
+  takes, so it passes every schema and then fails in psycopg2, Redis, HMAC or the password hasher.
+  Escaped pairs (emoji) decode to one ordinary character and are fine.
+
+The cheap byte tests run on every JSON body; the body is parsed once more only when one of them hits.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-# A surrogate escape anywhere in a raw body: the cheap test that decides whether the decoded body is walked.
+from app.errors import AppError, ValidationError
+
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LONE = re.compile("[\ud800-\udfff]")
+# A body with fewer brackets than this cannot be nested too deeply for the parser.
+_BRACKETS_WORTH_A_CHECK = 256
 
 
 def has_lone_surrogate(value: Any) -> bool:
@@ -29,3 +38,24 @@ def has_lone_surrogate(value: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def json_body_problem(body: bytes) -> AppError | None:
+    """The error for a JSON body the app refuses (see above), or None. Malformed JSON is not a problem
+    here: the route's own parsing answers it."""
+    if b"\x00" in body or b"\\u0000" in body:
+        return ValidationError("The request body contains a NUL character.", code="invalid_characters")
+    deep = body.count(b"[") + body.count(b"{") >= _BRACKETS_WORTH_A_CHECK
+    surrogates = SURROGATE_ESCAPE.search(body) is not None
+    if not (deep or surrogates):
+        return None
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        return AppError("The JSON body is nested too deeply.", code="invalid_json")
+    except ValueError:
+        return None
+    if surrogates and has_lone_surrogate(data):
+        return ValidationError("The request body contains text that is not valid Unicode (a lone surrogate "
+                               "escape).", code="invalid_characters")
+    return None

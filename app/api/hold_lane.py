@@ -20,9 +20,9 @@ What it shares with the views, so the two cannot drift apart:
   (app/jwt_cache.py keeps those; its exp/nbf/iat are checked again, its type must be `access`); an
   unknown token, a refresh token or any other Authorization shape goes to the app, which decodes it in
   full or answers 401/422 itself;
-- the body: `plain_seat_ids` is the views' own fast path; a body it does not accept, a NUL anywhere in
-  it, a query string, another media type or a body over MAX_BODY bytes goes to the app, whose schema
-  and checks answer as usual;
+- the body: `plain_seat_ids` is the views' own fast path; a body it does not accept, one the app's edge
+  check refuses (`json_body_problem`: NUL, too deep, lone surrogates), a query string, another media
+  type or a body over MAX_BODY bytes goes to the app, whose schema and checks answer as usual;
 - errors: `exception_response` (app/errors.py) is what the app's error handlers answer with;
 - metrics: the request is counted under its route template, as the app's after-request hook does.
 
@@ -49,6 +49,7 @@ from app.api.holds import LOCK_RULE, UNLOCK_RULE, hold_seats, plain_seat_ids, re
 from app.errors import exception_response
 from app.extensions import limiter
 from app.jwt_cache import verified_claims
+from app.textcheck import json_body_problem
 
 # The int converter's ids without a leading zero, at most 10 digits (PostgreSQL integers).
 _PATH = re.compile(r"/api/showtimes/([1-9][0-9]{0,9})/redis-(lock|unlock)-seats\Z")
@@ -112,11 +113,11 @@ class HoldLane:
         """The answer to a plain request: the 200 body, or the error response; None to leave the request
         to the app (nothing was changed then). Runs in an app context."""
         claims = self._claims(environ.get("HTTP_AUTHORIZATION", ""))
-        if claims is None or b"\x00" in body or b"\\u0000" in body:
+        if claims is None or json_body_problem(body) is not None:  # the app's edge check answers those
             return None
         try:
             data = self.app.json.loads(body)
-        except (ValueError, RecursionError):  # the app answers bad JSON (app/api/__init__.py)
+        except ValueError:
             return None
         seats = plain_seat_ids(data, int(self.app.config["MAX_SEATS_PER_BOOKING"]))
         if seats is None:

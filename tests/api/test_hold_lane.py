@@ -287,9 +287,9 @@ def test_the_lane_answers_redis_down_as_the_views_do(known):
 
 def test_the_lane_knows_every_hook_of_the_app(app):
     """The lane skips the app's request hooks. It may only because it knows them all: the metrics timer
-    and recorder (the lane counts its requests itself), the NUL check (the lane refuses such bodies), and
-    the rate limiter (no limit applies to the hold routes). A new hook or a limit on a hold route must be
-    looked at here first."""
+    and recorder (the lane counts its requests itself), the body check (the lane runs the same
+    json_body_problem and leaves such bodies to the app), and the rate limiter (no limit applies to the
+    hold routes). A new hook or a limit on a hold route must be looked at here first."""
     def names(funcs: dict[Any, list[Any]]) -> dict[Any, list[str]]:
         return {key: sorted(getattr(f, "__qualname__", getattr(getattr(f, "func", None), "__qualname__", repr(f)))
                             for f in value) for key, value in funcs.items() if value}
