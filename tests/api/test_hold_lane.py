@@ -92,7 +92,7 @@ def _scenario(wsgi: Any, app: Flask, entry: Entry) -> tuple[list[tuple[int, dict
                          headers=h[who]).status_code == 200
     answers = [
         post("alice", "lock", ["A1", "A2", "A1"]),       # 200
-        post("alice", "lock", ["A1"]),                   # 200: renewing one's own hold
+        post("alice", "lock", ["A2", "A1"]),             # 200: renewing both (one instant: a stable order)
         post("bob", "lock", ["A2", "A3"]),               # 409 seat_taken, nothing held
         post("bob", "unlock", ["A1"]),                   # 403 not_holder
         post("bob", "lock", ["A3", "Z9"]),               # 422 unknown_seats
