@@ -83,10 +83,15 @@ def cached_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
 
 def verified_claims(encoded_token: str) -> dict[str, Any] | None:
     """The claims of an access or refresh token a full decode already verified in this app (a copy), if
-    it is still within its validity window; None when it must be decoded in full. App context needed."""
+    it is still within its validity window; None when it must be decoded in full (an entry past its
+    window is dropped). The manager below and app/api/hold_lane.py both read the cache through it.
+    App context needed."""
     cache: _Cache | None = current_app.extensions.get("jwt_claims_cache")
     claims = cache.get(encoded_token) if cache is not None else None
-    if claims is None or not _still_valid(claims, float(config.leeway)):
+    if cache is None or claims is None:
+        return None
+    if not _still_valid(claims, float(config.leeway)):
+        cache.discard(encoded_token)
         return None
     return dict(claims)
 
@@ -109,11 +114,9 @@ class CachingJWTManager(JWTManager):
             if size <= 0:
                 return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
             cache = app.extensions.setdefault("jwt_claims_cache", _Cache(size))
-        claims = cache.get(encoded_token)
+        claims = verified_claims(encoded_token)
         if claims is not None:
-            if _still_valid(claims, float(config.leeway)):
-                return dict(claims)
-            cache.discard(encoded_token)
+            return claims
         decoded = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         cache.put(encoded_token, dict(decoded))
         return decoded

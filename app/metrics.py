@@ -190,7 +190,7 @@ def init_app(app: Flask) -> None:
     _document()
     if not app.config.get("METRICS_ENABLED", True):
         return
-    # First of the before-request hooks, so that a request refused by a later one (the NUL check, the
+    # First of the before-request hooks, so that a request refused by a later one (the input check, the
     # rate limiter) is still timed and counted.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
     app.after_request(_record)

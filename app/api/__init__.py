@@ -10,7 +10,7 @@ from app.extensions import api
 from app.textcheck import json_body_problem
 
 
-def reject_nul_characters() -> None:
+def reject_unusable_input() -> None:
     """PostgreSQL text cannot hold NUL; refuse it at the edge instead of failing deep in a query. JSON
     bodies are checked by app/textcheck.py: NUL, nesting deeper than the parser goes (400 invalid_json),
     lone surrogates (422 invalid_characters)."""
@@ -34,7 +34,7 @@ def reject_nul_characters() -> None:
 def register_blueprints(app: Flask) -> None:
     from app.api import catalogue, health, holds, payments
 
-    app.before_request(reject_nul_characters)
+    app.before_request(reject_unusable_input)
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
 

@@ -295,7 +295,7 @@ def test_the_lane_knows_every_hook_of_the_app(app):
                             for f in value) for key, value in funcs.items() if value}
 
     assert names(app.before_request_funcs) == {
-        None: ["Limiter._check_request_limit", "_start_timer", "reject_nul_characters"]}
+        None: ["Limiter._check_request_limit", "_start_timer", "reject_unusable_input"]}
     assert names(app.after_request_funcs) == {None: ["Limiter.__inject_headers", "_record"]}
     assert names(app.teardown_request_funcs) == {None: ["Limiter.__release_context"]}
     assert not app.url_value_preprocessors and not any(app.url_default_functions.values())
