@@ -31,8 +31,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        # Trust X-Forwarded-For only from the configured number of proxies in front of us.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # Only the headers our nginx sets (deploy/nginx.conf) are trusted, from that many proxies; it passes
+        # Host through and never sets X-Forwarded-Host, so a client's own copy would reach us untouched.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
 
     from app import models  # noqa: F401  (registers the tables)
     from app.extensions import api, celery_init_app, db, jwt, migrate, redis_ext, sock
