@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Rule
 
 from app.errors import ValidationError
@@ -18,6 +22,8 @@ def reject_unusable_input() -> None:
     query = req.query_string
     if query and (b"%00" in query or b"\x00" in query):
         raise ValidationError("The query string contains a NUL character.", code="invalid_characters")
+    if "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        buffer_chunked_body(req.environ, req.max_content_length)
     if not req.content_length or req.endpoint == "payments.webhook":
         return  # the webhook's body is stored verbatim as JSON; a gateway must never be refused
     mimetype = req.mimetype
@@ -29,6 +35,31 @@ def reject_unusable_input() -> None:
         body = req.get_data(cache=True)
         if b"\x00" in body or b"%00" in body:
             raise ValidationError("The request body contains a NUL character.", code="invalid_characters")
+
+
+def buffer_chunked_body(environ: dict[str, Any], limit: int | None) -> None:
+    """Turn a chunked request body into a plain one with a Content-Length, so that the checks above and
+    every reader after them see it. Raises RequestEntityTooLarge (413) past `limit`.
+
+    Werkzeug gives a chunked body no content_length, and at MAX_CONTENT_LENGTH it stops reading without
+    an error: the route would get the body cut short. Runs before anything has read the stream."""
+    if not environ.get("wsgi.input_terminated"):
+        return  # a server that does not decode chunked bodies: Werkzeug reads nothing from them either
+    raw = environ["wsgi.input"]
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        piece = raw.read(65536 if limit is None else min(65536, limit + 1 - size))
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+        if limit is not None and size > limit:
+            raise RequestEntityTooLarge()
+    body = b"".join(parts)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["HTTP_TRANSFER_ENCODING"]
 
 
 def register_blueprints(app: Flask) -> None:
