@@ -8,12 +8,15 @@
   Escaped pairs (emoji) decode to one ordinary character and are fine.
 
 The cheap byte tests run on every JSON body; the body is parsed once more only when one of them hits.
+Also here: what counts as a control character in one-line text (has_control_characters), for the
+schemas that refuse it and the mail headers that replace it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from app.errors import AppError, ValidationError
@@ -22,6 +25,14 @@ SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LONE = re.compile("[\ud800-\udfff]")
 # A body with fewer brackets than this cannot be nested too deeply for the parser.
 _BRACKETS_WORTH_A_CHECK = 256
+# Unicode categories of control characters and of line and paragraph separators: nothing that is one
+# line of text (a title, a mail header) holds them.
+CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def has_control_characters(value: str) -> bool:
+    """True when value holds a control character (tab and line breaks included) or a line separator."""
+    return any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value)
 
 
 def has_lone_surrogate(value: Any) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.schemas.catalogue import MovieSchema, ShowtimeSchema
 from app.schemas.common import Day, Instant, PageArgs, page_of
+from app.textcheck import has_control_characters
 
 _TITLE = validate.Length(min=1, max=200)
 _SHORT = validate.Length(min=1, max=40)
@@ -14,8 +15,17 @@ _CERT = validate.Length(min=1, max=8)
 _URL = validate.Length(max=500)
 
 
+def _one_line(value: str) -> None:
+    """A movie's title goes into mail subjects and page headings: one line, no control characters."""
+    if has_control_characters(value):
+        raise ValidationError("Must be one line without control characters.")
+
+
+_MOVIE_TITLE = [_TITLE, _one_line]
+
+
 class MovieCreateSchema(Schema):
-    title = fields.String(required=True, validate=_TITLE)
+    title = fields.String(required=True, validate=_MOVIE_TITLE)
     description = fields.String(validate=validate.Length(max=5000))
     genre = fields.String(required=True, validate=_SHORT)
     language = fields.String(required=True, validate=_SHORT)
@@ -26,7 +36,7 @@ class MovieCreateSchema(Schema):
 
 
 class MovieUpdateSchema(Schema):
-    title = fields.String(validate=_TITLE)
+    title = fields.String(validate=_MOVIE_TITLE)
     description = fields.String(validate=validate.Length(max=5000))
     genre = fields.String(validate=_SHORT)
     language = fields.String(validate=_SHORT)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
+import unicodedata
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app
+
+from app.textcheck import CONTROL_CATEGORIES
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +21,23 @@ class MailError(RuntimeError):
     """The message could not be handed to the SMTP server (worth a retry)."""
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def header_value(value: str) -> str:
+    """`value` made safe for a mail header: every control character or line break becomes a space, runs
+    of spaces one, ends trimmed. Headers built from data (a movie's title, an address) go through here,
+    so a stray line break neither adds a header nor fails the message on every retry (the email library
+    refuses CR and LF in a header: they would start a new one)."""
+    cleaned = "".join(" " if unicodedata.category(ch) in CONTROL_CATEGORIES else ch for ch in value)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
 def send_mail(to: str, subject: str, text: str) -> None:
-    """Send a plain-text message to one address. Raises MailError when the SMTP server refuses or is down."""
+    """Send a plain-text message to one address; `to` and `subject` pass through header_value. Raises
+    MailError when the SMTP server refuses or is down."""
     config = current_app.config
+    to, subject = header_value(to), header_value(subject)
     server = config.get("MAIL_SERVER")
     if not server:
         # The embedded default has no mail server: print the message so a developer can sign up.
