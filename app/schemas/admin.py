@@ -21,7 +21,7 @@ def _one_line(value: str) -> None:
         raise ValidationError("Must be one line without control characters.")
 
 
-_MOVIE_TITLE = [_TITLE, _one_line]
+_MOVIE_TITLE = (_TITLE, _one_line)
 
 
 class MovieCreateSchema(Schema):
