@@ -187,6 +187,9 @@ class Config:
         self.OTP_TTL_S = _int("OTP_TTL_S", 300, 30, 3600)
         self.OTP_MAX_ATTEMPTS = _int("OTP_MAX_ATTEMPTS", 5, 1, 20)
         self.OTP_RESEND_COOLDOWN_S = _int("OTP_RESEND_COOLDOWN_S", 60, 0, 3600)
+        # Wrong codes per address within a day, across codes (a new code does not reset it); then the
+        # address's codes are refused until the day has passed (app.services.otp).
+        self.OTP_FAILURES_PER_DAY = _int("OTP_FAILURES_PER_DAY", 10, 1, 1000)
         self.REGISTRATION_TOKEN_TTL_S = _int("REGISTRATION_TOKEN_TTL_S", 900, 60, 86400)
         self.RATE_LIMIT_OTP_PER_IP = _rate("RATE_LIMIT_OTP_PER_IP", "5/minute;30/hour")
         self.RATE_LIMIT_OTP_PER_ADDRESS = _rate("RATE_LIMIT_OTP_PER_ADDRESS", "5/hour")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -105,11 +106,26 @@ class AppLimiter(Limiter):
 
 
 def remote_address() -> str:
-    """The client's address for per-IP limits: the socket's, or the forwarded one only when
-    TRUSTED_PROXY_HOPS > 0 (create_app then wraps the app in ProxyFix, which rewrites remote_addr)."""
+    """The client for per-IP limits: the socket's address, or the forwarded one only when
+    TRUSTED_PROXY_HOPS > 0 (create_app then wraps the app in ProxyFix, which rewrites remote_addr).
+
+    An IPv6 client is its /64 network: one subscriber gets a whole /64 (often more) and picks any address
+    in it, so counting addresses would give it billions of budgets. IPv4 stays the address, and an
+    IPv4-mapped IPv6 address (::ffff:a.b.c.d, from a dual-stack socket) is that IPv4 address."""
     from flask import request
 
-    return request.remote_addr or "unknown"
+    raw = request.remote_addr
+    if not raw:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(raw.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is not part of it
+    except ValueError:
+        return raw
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def celery_init_app(app: Flask) -> Celery:

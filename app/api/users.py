@@ -86,7 +86,9 @@ def send_otp(body: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(VerifyOtpSchema, error_status_code=422)
 @blp.response(200, RegistrationTokenSchema)
 @_errors(e400="otp_invalid (details.attempts_left), otp_expired (none, expired, used or voided after too "
-              "many wrong tries)", e422="validation_error", e429="rate_limited")
+              "many wrong tries)", e422="validation_error",
+         e429="rate_limited (per IP, or details.reason otp_failure_budget: too many wrong codes for the address "
+              "today, whatever the code); see Retry-After")
 def verify_otp(body: dict[str, Any]) -> dict[str, Any]:
     """Check a sign-up code; answers a short-lived registration token, accepted only by /register."""
     email = otp.verify_code(body["email"], body["otp"])
@@ -129,9 +131,12 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(VerifyOtpSchema, error_status_code=422)
 @blp.response(200, TokenSchema)
 @_errors(e400="otp_invalid (details.attempts_left), otp_expired", e401="invalid_credentials (no active account "
-         "has this address)", e422="validation_error", e429="rate_limited")
+         "that may use codes has this address; staff accounts may not)", e422="validation_error",
+         e429="rate_limited (per IP, or details.reason otp_failure_budget: OTP_FAILURES_PER_DAY wrong codes for "
+              "the address, across codes; even a right code waits); see Retry-After")
 def login_otp(body: dict[str, Any]) -> dict[str, Any]:
-    """Log in without a password: the code /send-otp mailed to the account's address (single use)."""
+    """Log in without a password: the code /send-otp mailed to the account's address (single use). Not
+    for staff accounts, which sign in with their password."""
     user = auth.authenticate_by_code(body["email"], body["otp"])
     return auth.token_pair(user)
 

@@ -151,12 +151,17 @@ def authenticate(email: str, password: str) -> User:
 
 
 def authenticate_by_code(email: str, code: str) -> User:
-    """The active user with this email, whose one-time code (from /send-otp) is right; the code is used
-    up either way. Raises otp errors (400) for a wrong or expired code, InvalidCredentials (401) when no
-    active account has the address (as /login does, so neither route tells who has an account)."""
+    """The active plain user with this email, whose one-time code (from /send-otp) is right; the code is
+    used up either way. Raises otp errors (400) for a wrong or expired code, TooManyRequests (429) while
+    the address's daily budget of wrong codes is spent, and InvalidCredentials (401) when no active
+    account has the address (as /login does, so neither route tells who has an account).
+
+    Staff sign in with their password only: a mailbox is a weaker key than a staff account deserves. A
+    right code for a staff address gets the 401 of an address without an account, and a wrong one the
+    usual 400, so the answers do not tell staff addresses apart."""
     address = verify_code(email, code)
     user = db.session.scalar(sa.select(User).where(User.email == address))
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.role.is_staff:
         raise InvalidCredentials()
     return user
 

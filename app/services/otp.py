@@ -1,9 +1,13 @@
 """One-time sign-up codes: 6 random digits, stored only as an HMAC in Redis with a TTL.
 
-A code is single use, compared in constant time and void after OTP_MAX_ATTEMPTS wrong tries. Asking
-for a code sets a resend cooldown per address. The plain code never leaves the process that creates
-it except in the email: the request only enqueues `workers.otp.send_otp_email(address, issue_id)` and
-the worker creates, stores and mails the code, so the broker never carries it.
+A code is single use and void after OTP_MAX_ATTEMPTS wrong tries. Asking for a code sets a resend
+cooldown per address. Wrong codes are also counted per address across codes: a new code would otherwise
+bring five fresh guesses, about 25 an hour for ever; after OTP_FAILURES_PER_DAY of them the address's
+codes are refused (429) until a day has passed since the first, even a right one.
+
+The plain code never leaves the process that creates it except in the email: the request only enqueues
+`workers.otp.send_otp_email(address, issue_id)` and the worker creates, stores and mails the code, so
+the broker never carries it.
 """
 
 from __future__ import annotations
@@ -22,18 +26,26 @@ log = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
 
-# Wrong guess: count it while the code exists (never recreate an expired key), void it at the limit.
-_WRONG_GUESS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
-if tries >= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return 0 end
-return tonumber(ARGV[1]) - tries
-"""
+FAILURE_WINDOW_S = 86_400
 
-# Right guess: consume the code only if it is still the one that was checked (one winner under races).
-_CONSUME = """
-if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+# One guess, atomically, so parallel guesses cannot spend more than the budget or use a code twice.
+# KEYS: the code, the address's failure count; ARGV: the guess's digest, tries per code, failures per
+# window, the window. Returns {1} right (the code is used up), {-1} no live code, {-2, ttl} budget spent
+# (the code is left alone), {0, tries left of the code, failures left of the budget} wrong; a code is
+# void at its last try. The digests compared are keyed HMACs, so how long the comparison takes tells
+# nothing about the code.
+_GUESS = """
+local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
+if failures >= tonumber(ARGV[3]) then return {-2, redis.call('TTL', KEYS[2])} end
+local stored = redis.call('HGET', KEYS[1], 'h')
+if not stored then return {-1} end
+if stored == ARGV[1] then redis.call('DEL', KEYS[1]) return {1} end
+local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
+failures = redis.call('INCR', KEYS[2])
+if failures == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+local left = tonumber(ARGV[2]) - tries
+if left <= 0 then redis.call('DEL', KEYS[1]) left = 0 end
+return {0, left, tonumber(ARGV[3]) - failures}
 """
 
 
@@ -69,6 +81,10 @@ def _code_key(address: str) -> str:
 
 def _cooldown_key(address: str) -> str:
     return f"{_prefix()}:cooldown:{_address_id(address)}"
+
+
+def _failures_key(address: str) -> str:
+    return f"{_prefix()}:failures:{_address_id(address)}"
 
 
 def _issue_key(issue_id: str) -> str:
@@ -126,22 +142,29 @@ def mark_delivered(issue_id: str) -> None:
 def verify_code(address: str, code: str) -> str:
     """Consume address's code if `code` matches; returns the normalised address.
 
-    Raises OtpExpired when there is no live code (never sent, expired, used or voided) and OtpInvalid
-    for a wrong code (details.attempts_left; the code is void once that reaches 0).
+    Raises OtpExpired when there is no live code (never sent, expired, used or voided), OtpInvalid for a
+    wrong code (details.attempts_left: what is left of the code's tries and of the address's daily budget,
+    whichever is less; the code is void once its tries are spent) and TooManyRequests (Retry-After) while
+    the address's budget of wrong codes is spent, whatever the code.
     """
     address = normalize_email(address)
-    redis = get_redis()
-    key = _code_key(address)
-    stored = redis.hget(key, "h")
-    if stored is None:
+    config = current_app.config
+    result = get_redis().eval(_GUESS, 2, _code_key(address), _failures_key(address), _digest(address, code),
+                              int(config["OTP_MAX_ATTEMPTS"]), int(config["OTP_FAILURES_PER_DAY"]),
+                              FAILURE_WINDOW_S)
+    outcome = int(result[0])
+    if outcome == 1:
+        return address
+    if outcome == -1:
         raise OtpExpired()
-    candidate = _digest(address, code)
-    if hmac.compare_digest(candidate, str(stored)):
-        if redis.eval(_CONSUME, 1, key, stored) == 1:
-            return address
-        raise OtpExpired()  # a concurrent request used it first
-    left = int(redis.eval(_WRONG_GUESS, 1, key, int(current_app.config["OTP_MAX_ATTEMPTS"])))
-    if left < 0:
-        raise OtpExpired()
-    log.info("wrong sign-up code for address %s (%s tries left)", _address_id(address), left)
+    if outcome == -2:
+        wait = max(1, int(result[1]))
+        raise TooManyRequests(
+            "Too many wrong codes for this address; sign in with the password, or try a code again later.",
+            details={"reason": "otp_failure_budget", "retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
+    left = max(0, min(int(result[1]), int(result[2])))
+    log.info("wrong code for address %s (%s tries left, %s of the daily budget)", _address_id(address),
+             result[1], result[2])
     raise OtpInvalid(details={"attempts_left": left})
