@@ -127,6 +127,9 @@ class Config:
         self.CELERY_EAGER = self.REDIS_URL is None or _bool("CELERY_EAGER", False)
         # The broker defaults to REDIS_URL; a separate database keeps queues apart from locks.
         self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
+        # Deliveries of one Celery task message before it is parked instead of run (app.extensions): a
+        # task whose run kills its worker process is redelivered, and would be for ever.
+        self.TASK_MAX_DELIVERIES = _int("TASK_MAX_DELIVERIES", 3, 1, 100)
         if self.PRODUCTION and (self.EMBEDDED_DB or self.REDIS_URL is None):
             raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")
 

@@ -82,6 +82,10 @@ CELERY_TASK_FAILURES = Counter(
     "cineverse_celery_task_failures", "Celery task runs that raised, by task name and exception class.",
     ["task", "exception"],
 )
+CELERY_TASKS_PARKED = Counter(
+    "cineverse_celery_tasks_parked", "Celery tasks parked instead of run: delivered more than "
+    "TASK_MAX_DELIVERIES times (each delivery ended its worker), by task name.", ["task"],
+)
 CELERY_TASK_RUNTIME = Histogram(
     "cineverse_celery_task_runtime_seconds", "Celery task run time, by task name.", ["task"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),

@@ -25,16 +25,17 @@ ROOT = Path(__file__).resolve().parents[2]
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
-def start_worker(log_path: Path, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_worker(log_path: Path, settings: dict[str, str],
+                 options: tuple[str, ...] = ("--pool", "threads", "--concurrency", "4")) -> subprocess.Popen[bytes]:
+    """`celery -A celery_app worker` with `options` (the pool; extra task modules with --include)."""
     redis.Redis.from_url(BROKER_URL).flushdb()
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": BROKER_URL,
            "CINEVERSE_ENV": "test", "LOG_LEVEL": "INFO", **settings}
     env.pop("CELERY_EAGER", None)
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool", "threads", "--concurrency", "4",
-         "--loglevel", "INFO", "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle",
-         "--without-heartbeat"],
+        [sys.executable, "-m", "celery", "-A", "celery_app", "worker", *options, "--loglevel", "INFO",
+         "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
