@@ -81,6 +81,25 @@ def _policy(raw: str) -> list[tuple[int, int]]:
     return sorted(tiers, reverse=True)
 
 
+GENERATE_SECRET_HINT = 'make one with: python3 -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105 (how to make one, not one)
+# 32 random bytes are 43 characters of token_urlsafe or 64 of hex; no secret that short is accepted.
+MIN_SECRET_CHARS = 43
+# Words that only placeholders contain (.env.example, tutorials, our own tests); a generated secret never does.
+_PLACEHOLDER_WORDS = ("change", "secret", "example", "placeholder", "password", "default", "xxxx", "test")
+
+
+def _require_strong_secret(name: str, value: str) -> None:
+    """Refuse a signing key that can be guessed: anyone holding it mints superadmin tokens (HS256) or forges
+    check-in codes. Randomness cannot be measured from one value; length, variety and the absence of
+    placeholder words are what a generated secret always has and a hand-typed one rarely does."""
+    lowered = value.lower()
+    if (len(value) < MIN_SECRET_CHARS or len(set(value)) < 12
+            or any(word in lowered for word in _PLACEHOLDER_WORDS)):
+        raise ConfigError(
+            f"{name} is too weak for production: it needs at least 32 random bytes "
+            f"({MIN_SECRET_CHARS}+ characters, no placeholder text); {GENERATE_SECRET_HINT}")
+
+
 def _metrics_token() -> str | None:
     """METRICS_TOKEN: unset, or a secret long enough not to be guessed, sendable in a header."""
     token = _env("METRICS_TOKEN")
@@ -135,6 +154,8 @@ class Config:
 
         self.SECRET_KEY = self._secret("SECRET_KEY")
         self.JWT_SECRET_KEY = self._secret("JWT_SECRET_KEY")
+        if self.PRODUCTION and self.SECRET_KEY == self.JWT_SECRET_KEY:
+            raise ConfigError("SECRET_KEY and JWT_SECRET_KEY must be different secrets")
         self.JWT_ALGORITHM = "HS256"
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=_int("JWT_ACCESS_TTL_S", 900, 30))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=_int("JWT_REFRESH_TTL_S", 7 * 86400, 60))
@@ -155,17 +176,35 @@ class Config:
         # false sends every request through the views (same answers, slower).
         self.HOLD_LANE_ENABLED = _bool("HOLD_LANE_ENABLED", True)
 
-        self.PAYMENT_GATEWAY = (_env("PAYMENT_GATEWAY", "dev") or "dev").lower()
+        # Production takes real money only: the dev gateway signs any checkout for free, so it is refused
+        # there (and its checkout route is never registered, app/api/__init__.py).
+        default_gateway = "razorpay" if self.PRODUCTION else "dev"
+        self.PAYMENT_GATEWAY = (_env("PAYMENT_GATEWAY", default_gateway) or default_gateway).lower()
         if self.PAYMENT_GATEWAY not in {"dev", "razorpay"}:
             raise ConfigError("PAYMENT_GATEWAY must be 'dev' or 'razorpay'")
+        if self.PRODUCTION and self.PAYMENT_GATEWAY != "razorpay":
+            raise ConfigError("production mode needs PAYMENT_GATEWAY=razorpay (the dev gateway gives tickets away)")
         self.RAZORPAY_KEY_ID = _env("RAZORPAY_KEY_ID")
         self.RAZORPAY_KEY_SECRET = _env("RAZORPAY_KEY_SECRET")
         self.PAYMENTS_WEBHOOK_SECRET = _env("PAYMENTS_WEBHOOK_SECRET")
         if self.PAYMENT_GATEWAY == "razorpay" and not (self.RAZORPAY_KEY_ID and self.RAZORPAY_KEY_SECRET):
             raise ConfigError("PAYMENT_GATEWAY=razorpay needs RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET")
+        if self.PRODUCTION and not self.PAYMENTS_WEBHOOK_SECRET:
+            raise ConfigError("production mode needs PAYMENTS_WEBHOOK_SECRET (payments are confirmed by webhooks)")
 
         # How long a created order waits for its payment; the seat holds are extended to cover it.
         self.ORDER_PAYMENT_WINDOW_S = _int("ORDER_PAYMENT_WINDOW_S", 600, 60, 3600)
+        # However often a user renews, re-locks or orders a seat, their holds on it end this long after its
+        # first lock (app.services.holds); never less than a full hold plus a payment window, so a buyer who
+        # orders within the first hold gets the whole window.
+        hold_floor_s = -(-self.SEAT_LOCK_TTL_MS // 1000) + self.ORDER_PAYMENT_WINDOW_S
+        self.HOLD_MAX_LIFETIME_S = _int("HOLD_MAX_LIFETIME_S", max(900, hold_floor_s), hold_floor_s, 4 * 3600)
+        # After that deadline the same user may not hold that seat again for this long (anyone else may at
+        # once); long enough for other buyers to see the seat free and take it.
+        self.HOLD_RELOCK_COOLDOWN_S = _int("HOLD_RELOCK_COOLDOWN_S", 300, 30, 3600)
+        # Seats one user may hold at once across all showtimes (MAX_SEATS_PER_BOOKING caps each showtime).
+        self.HOLD_MAX_SEATS_PER_USER = _int("HOLD_MAX_SEATS_PER_USER", 2 * self.MAX_SEATS_PER_BOOKING,
+                                            self.MAX_SEATS_PER_BOOKING, 500)
         # Refund by hours before the show: "24:100,2:50" = full refund up to 24 h before, half up to 2 h.
         self.CANCELLATION_POLICY = _policy(_env("CANCELLATION_POLICY", "24:100,2:50") or "")
         # A waiting user is told about free seats of a showtime at most once per this many seconds.
@@ -240,9 +279,11 @@ class Config:
     def _secret(self, name: str) -> str:
         value = _env(name)
         if value:
+            if self.PRODUCTION:
+                _require_strong_secret(name, value)
             return value
         if self.PRODUCTION:
-            raise ConfigError(f"{name} must be set in production mode")
+            raise ConfigError(f"{name} must be set in production mode ({GENERATE_SECRET_HINT})")
         log.warning("%s is not set; using a generated development value (sessions reset on restart)", name)
         return secrets.token_urlsafe(48)
 

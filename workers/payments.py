@@ -14,7 +14,7 @@ from app.errors import AppError
 from app.extensions import db, get_redis
 from app.models import WebhookEvent
 from app.models._types import utcnow
-from app.services import holds, orders
+from app.services import holds, orders, refunds
 from app.services.uow import transaction
 from app.services.webhooks import event_refs
 
@@ -35,7 +35,7 @@ def process_webhook(self, event_row_id: int) -> str | None:  # type: ignore[no-u
             )
             if event is None or event.processed_at is not None:
                 return event.result if event else None
-            event.result = _apply(event)
+            event.result = _apply_or_roll_back(event)
             event.processed_at = utcnow()
             result = event.result
     except _TRANSIENT as exc:
@@ -47,6 +47,16 @@ def process_webhook(self, event_row_id: int) -> str | None:  # type: ignore[no-u
     return result
 
 
+def _apply_or_roll_back(event: WebhookEvent) -> str:
+    """Act on the event inside a savepoint: a domain error (unknown order, a payment of another order)
+    undoes whatever the attempt had written, and only the refusal is recorded on the event."""
+    try:
+        with db.session.begin_nested():
+            return _apply(event)
+    except AppError as exc:
+        return f"rejected:{exc.code}"
+
+
 def _apply(event: WebhookEvent) -> str:
     refs = event_refs(event.payload)
     if not refs.gateway_order_id:
@@ -54,10 +64,8 @@ def _apply(event: WebhookEvent) -> str:
     if refs.event in CONFIRMING_EVENTS:
         if not refs.gateway_payment_id:
             return "ignored:no_payment"
-        try:
-            outcome = orders.confirm_payment(refs.gateway_order_id, refs.gateway_payment_id, refs.amount)
-        except AppError as exc:  # unknown order, payment of another order: nothing to do but record it
-            return f"rejected:{exc.code}"
+        outcome = orders.confirm_payment(refs.gateway_order_id, refs.gateway_payment_id, refs.amount,
+                                         refs.currency)
         if outcome.booking is not None:
             return f"booked:{outcome.booking.reference}"
         return f"refund:{outcome.order.state.value}"
@@ -69,18 +77,25 @@ def _apply(event: WebhookEvent) -> str:
 
 @shared_task(bind=True, name="workers.payments.process_refund", max_retries=10, acks_late=True)
 def process_refund(self, refund_id: int) -> str | None:  # type: ignore[no-untyped-def]
-    """Ask the gateway for a pending refund; retried until the gateway answers."""
+    """Ask the gateway for a pending refund, outside any transaction, with its idempotency key; record the
+    answer. An unknown outcome (gateway down, timeout) is retried with the same key; a refusal is final."""
     try:
         with transaction():
-            refund = orders.process_refund(refund_id)
-            state = refund.state.value
-    except AppError as exc:
-        if exc.status >= 500 or exc.code in {"payment_failed", "service_unavailable"}:
+            request = refunds.claim(refund_id)
+        if request is None:  # done already, or another worker is asking right now
+            return None
+        try:
+            outcome = refunds.ask_gateway(request)
+        except AppError as exc:
+            if exc.status < 500:
+                raise
+            with transaction():
+                refunds.note_error(refund_id, exc.message)
             countdown = min(600, 10 * 2**self.request.retries)
             log.warning("refund %s not processed (attempt %s): %s", refund_id, self.request.retries + 1, exc)
             raise self.retry(exc=exc, countdown=countdown) from exc
-        log.error("refund %s refused: %s", refund_id, exc.message)
-        return None
+        with transaction():
+            state = refunds.record(refund_id, outcome).state.value
     except _TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
     return state
@@ -115,7 +130,7 @@ def expire_orders() -> int:
     ).all()
     for event_id in stuck:
         process_webhook.apply_async(args=[event_id])
-    for refund_id in orders.pending_refund_ids():
+    for refund_id in refunds.due_ids():
         process_refund.apply_async(args=[refund_id])
     if expired:
         log.info("expired %s unpaid orders", expired)

@@ -73,6 +73,10 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (users, admin, waitlist):
         api.register_blueprint(module.blp)
+    if app.config.get("PAYMENT_GATEWAY") == "dev" and not app.config.get("PRODUCTION"):
+        from app.api import dev_payments  # the test gateway's checkout: no such route in production
+
+        api.register_blueprint(dev_payments.blp)
     document_websocket()
 
 

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_staff, staff_required
 from app.api.docs import error_responses
+from app.models import RefundState
 from app.schemas.accounts import ActiveChangeSchema, RoleChangeSchema, UserFilterArgs, UserPage, UserSchema
 from app.schemas.admin import (
     AuditFilterArgs,
@@ -45,8 +46,8 @@ from app.schemas.admin import (
     TheatreUpdateSchema,
 )
 from app.schemas.catalogue import ShowtimeSchema, TheatreFilterArgs
-from app.schemas.payments import BookingSchema, CheckinArgs
-from app.services import catalogue, orders, promos, reports, staff, tickets
+from app.schemas.payments import BookingSchema, CheckinArgs, RefundAdminPage, RefundAdminSchema, RefundFilterArgs
+from app.services import catalogue, orders, promos, refunds, reports, staff, tickets
 from app.services.layouts import default_layout
 from app.services.uow import transaction
 
@@ -241,6 +242,29 @@ def list_bookings(args: dict[str, Any]) -> dict[str, Any]:
     items, total = staff.list_bookings(args["page"], args["per_page"], showtime_id=args.get("showtime_id"),
                                        user_id=args.get("user_id"), state=args.get("state"))
     return _page(items, total, args)
+
+
+@blp.route("/refunds")
+@_staff(e422="validation_error")
+@blp.arguments(RefundFilterArgs, location="query", error_status_code=422)
+@blp.response(200, RefundAdminPage)
+def list_refunds(args: dict[str, Any]) -> dict[str, Any]:
+    """Refunds, newest first; `state=failed` lists those the gateway refused, which need staff."""
+    state = RefundState(args["state"]) if args.get("state") else None
+    items, total = refunds.list_refunds(state, args["page"], args["per_page"])
+    return _page(items, total, args)
+
+
+@blp.route("/refunds/<int:refund_id>/retry", methods=["POST"])
+@_staff(e404="refund_not_found", e409="refund_not_failed")
+@blp.response(200, RefundAdminSchema)
+def retry_refund(refund_id: int) -> dict[str, Any]:
+    """Ask the gateway again for a refund it refused (after fixing the cause with the gateway)."""
+    with transaction():
+        refunds.retry_failed(refund_id)
+        staff.audit(current_staff(), "refund.retry", "refund", refund_id, {"state": ["failed", "pending"]})
+    items, _ = refunds.list_refunds(None, 1, 1, refund_id=refund_id)
+    return items[0]
 
 
 @blp.route("/users")

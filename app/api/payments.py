@@ -20,8 +20,6 @@ from app.schemas.payments import (
     BookingPage,
     BookingSchema,
     CancelResult,
-    DevCheckoutArgs,
-    DevCheckoutResult,
     LockValidation,
     OrderCreateArgs,
     OrderSchema,
@@ -30,9 +28,9 @@ from app.schemas.payments import (
     VerifyResult,
     WebhookAck,
 )
-from app.services import orders, tickets, webhooks
-from app.services.gateways import DevGateway, gateway_status, get_gateway
-from app.services.uow import after_commit, transaction
+from app.services import orders, tasks, tickets, webhooks
+from app.services.payment_gateways import gateway_status
+from app.services.uow import transaction
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Orders, payments, bookings and tickets")
 
@@ -123,11 +121,8 @@ def webhook() -> dict[str, Any]:
     try:
         raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH bounds it (413 payload_too_large)
         with transaction():
-            event, is_new = webhooks.receive(raw, request.headers.get(webhooks.SIGNATURE_HEADER),
+            event, is_new = webhooks.accept(raw, request.headers.get(webhooks.SIGNATURE_HEADER),
                                              request.headers.get(webhooks.EVENT_ID_HEADER))
-            if is_new:
-                event_row_id = event.id
-                after_commit(lambda: orders.enqueue_task("workers.payments.process_webhook", event_row_id))
     except (AppError, HTTPException) as exc:
         WEBHOOKS_RECEIVED.labels(_webhook_refusal(exc)).inc()
         raise
@@ -142,35 +137,6 @@ def webhook() -> dict[str, Any]:
 def _webhook_refusal(exc: AppError | HTTPException) -> str:
     """The stable error code a refused webhook is answered with (invalid_signature, payload_too_large, ...)."""
     return exc.code if isinstance(exc, AppError) else http_exception_body(exc)[0]["error"]["code"]
-
-
-@blp.route("/payments/dev/checkout", methods=["POST"])
-@jwt_required()
-@blp.arguments(DevCheckoutArgs)
-@blp.response(200, DevCheckoutResult)
-@blp.alt_response(404, schema=ErrorBody, description="not_found (not the dev gateway, or not your order)")
-def dev_checkout(args: dict[str, Any]) -> dict[str, Any]:
-    """The built-in stand-in for Razorpay Checkout: pays (or fails) a dev order, signed as Razorpay signs.
-
-    With `send_webhook` it also delivers the webhook Razorpay would send, through the same intake.
-    """
-    gateway = get_gateway()
-    order = db.session.scalar(sa.select(Order).where(Order.gateway_order_id == args["razorpay_order_id"]))
-    if not isinstance(gateway, DevGateway) or order is None or order.user_id != current_user_id():
-        raise NotFound("No dev checkout for this order.", code="order_not_found")
-    result = gateway.simulate_payment(order.gateway_order_id, args["outcome"])
-    result["webhook"] = None
-    if args["send_webhook"]:
-        event_type = "payment.captured" if args["outcome"] == "success" else "payment.failed"
-        body, headers = gateway.webhook_delivery(event_type, order.gateway_order_id, result["razorpay_payment_id"])
-        with transaction():
-            event, is_new = webhooks.receive(body, headers.get(webhooks.SIGNATURE_HEADER),
-                                             headers.get(webhooks.EVENT_ID_HEADER))
-            if is_new:
-                event_row_id = event.id
-                after_commit(lambda: orders.enqueue_task("workers.payments.process_webhook", event_row_id))
-        result["webhook"] = event_type
-    return result
 
 
 @blp.route("/payments/bookings/<int:booking_id>")
@@ -194,7 +160,7 @@ def ticket_pdf(booking_id: int) -> Response:
         raise NotFound("This booking was cancelled; it has no ticket.", code="booking_not_found")
     path = tickets.ticket_file(booking)
     if path is None:
-        orders.enqueue_task("workers.tickets.render_ticket", booking.id)
+        tasks.enqueue(tasks.RENDER_TICKET, booking.id)
         db.session.expire_all()
         refreshed = db.session.get(type(booking), booking.id)
         path = tickets.ticket_file(refreshed) if refreshed is not None else None

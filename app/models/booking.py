@@ -21,6 +21,7 @@ class OrderState(str, enum.Enum):
     EXPIRED = "expired"      # holds lapsed before payment
     REFUND_PENDING = "refund_pending"
     REFUNDED = "refunded"
+    REFUND_FAILED = "refund_failed"  # the gateway refused the refund: staff must act (admin refunds)
 
 
 class Order(Model):

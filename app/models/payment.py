@@ -33,9 +33,9 @@ class Payment(Model):
 
 
 class RefundState(str, enum.Enum):
-    PENDING = "pending"
-    PROCESSED = "processed"
-    FAILED = "failed"
+    PENDING = "pending"      # to be asked of the gateway (again, with the same key, until it answers)
+    PROCESSED = "processed"  # the gateway made it (gateway_refund_id)
+    FAILED = "failed"        # the gateway refused it and holds no refund for its key: staff decide
 
 
 class Refund(Model):
@@ -48,6 +48,15 @@ class Refund(Model):
     reason: Mapped[str] = mapped_column(sa.String(64))
     state: Mapped[RefundState] = mapped_column(enum_column(RefundState, "refund_state"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How often the gateway was asked, when last, and what it last said (for staff and for the sweep).
+    attempts: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+
+    @property
+    def key(self) -> str:
+        """The idempotency key sent with every request for this refund: a retry never refunds twice."""
+        return f"cineverse-refund-{self.id}"
 
 
 class WebhookEvent(Model):

@@ -44,7 +44,7 @@ class OrderSchema(Schema):
     expires_at = fields.AwareDateTime(format="iso")
 
     def _key_id(self, order) -> str:  # type: ignore[no-untyped-def]
-        from app.services.gateways import get_gateway
+        from app.services.payment_gateways import get_gateway
 
         return get_gateway().key_id
 
@@ -115,3 +115,29 @@ class BookingListArgs(PageArgs):
 
 
 BookingPage = page_of(BookingSchema)
+
+
+class RefundFilterArgs(PageArgs):
+    state = fields.String(load_default=None, validate=validate.OneOf(["pending", "processed", "failed"]),
+                          metadata={"description": "failed: refused by the gateway, waiting for staff"})
+
+
+class RefundAdminSchema(Schema):
+    """A refund as staff see it: what is owed to whom, how often the gateway was asked and its last answer."""
+
+    id = fields.Integer()
+    state = fields.String()
+    amount = fields.Integer(metadata={"description": "paise"})
+    reason = fields.String()
+    attempts = fields.Integer()
+    requested_at = fields.AwareDateTime(format="iso", allow_none=True)
+    last_error = fields.String(allow_none=True)
+    gateway_refund_id = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(format="iso")
+    order_id = fields.String(metadata={"description": "the order's public id"})
+    order_state = fields.String()
+    gateway_payment_id = fields.String()
+    user_id = fields.Integer()
+
+
+RefundAdminPage = page_of(RefundAdminSchema)

@@ -20,7 +20,7 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from app.errors import AppError, Conflict, NotFound, ValidationError
+from app.errors import AppError, Conflict, NotFound, PaymentError, ValidationError
 from app.extensions import db
 from app.models import (
     Booking,
@@ -30,15 +30,15 @@ from app.models import (
     Payment,
     PaymentState,
     Refund,
-    RefundState,
     SeatState,
     Showtime,
     ShowtimeSeat,
     ShowtimeStatus,
 )
-from app.services import holds, promos, waitlist
+from app.services import holds, order_states, promos, refunds, tasks, waitlist
 from app.services.catalogue import sellable_showtime
-from app.services.gateways import get_gateway
+from app.services.locking import lock_timeout
+from app.services.payment_gateways import get_gateway
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -46,37 +46,9 @@ log = logging.getLogger(__name__)
 # What announcing seats after a commit may run into; the commit stands and clients re-sync.
 _ANNOUNCE_ERRORS = (redis.exceptions.RedisError, AppError)
 
-# Forward-only state machine: a late payment.failed never undoes a capture. A capture may still
-# arrive for a failed or expired order (a second attempt, a slow bank): it is paid, then booked or
-# refunded.
-_NEXT: dict[OrderState, set[OrderState]] = {
-    OrderState.CREATED: {OrderState.PAID, OrderState.FAILED, OrderState.EXPIRED},
-    OrderState.FAILED: {OrderState.PAID, OrderState.EXPIRED},
-    OrderState.EXPIRED: {OrderState.PAID},
-    OrderState.PAID: {OrderState.BOOKED, OrderState.REFUND_PENDING},
-    OrderState.BOOKED: {OrderState.REFUND_PENDING},
-    OrderState.REFUND_PENDING: {OrderState.REFUNDED},
-    OrderState.REFUNDED: set(),
-}
-
-
-def _move(order: Order, state: OrderState) -> None:
-    if state not in _NEXT[order.state]:
-        raise Conflict(f"Order {order.public_id} cannot go from {order.state.value} to {state.value}.",
-                       code="order_state_conflict", details={"order_id": order.public_id,
-                                                             "state": order.state.value})
-    log.info("order %s %s -> %s", order.public_id, order.state.value, state.value)
-    order.state = state
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _lock_timeout() -> None:
-    """Wait at most a few seconds for a row lock; the error becomes a retry or a 503, never a wait."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
 
 
 def _seats(showtime_id: int, labels: list[str], *, for_update: bool = False) -> list[ShowtimeSeat]:
@@ -137,7 +109,7 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
         if existing.promo_code == code:
             holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
             return existing
-        _move(existing, OrderState.EXPIRED)  # replaced by an order with another code: frees its redemption
+        order_states.move(existing, OrderState.EXPIRED)  # replaced by an order with another code: frees its redemption
         db.session.flush()
 
     subtotal = sum(seat.price for seat in seats)  # computed here, never taken from the client
@@ -180,47 +152,48 @@ class Confirmation:
     refund: Refund | None = None
 
 
-def _order_for_update(gateway_order_id: str) -> Order:
-    _lock_timeout()
-    order = db.session.scalar(
-        sa.select(Order).where(Order.gateway_order_id == gateway_order_id).with_for_update()
-    )
-    if order is None:
+def _order_for_update(gateway_order_id: str) -> tuple[Order, Showtime]:
+    """The order and its showtime, locked in the one order every path takes: showtime (FOR SHARE), order,
+    then seats. A staff cancellation holds the showtime FOR UPDATE, so a capture confirmed meanwhile waits
+    for it and then sees the showtime cancelled, instead of booking seats of a cancelled show."""
+    lock_timeout()
+    showtime_id = db.session.scalar(sa.select(Order.showtime_id).where(Order.gateway_order_id == gateway_order_id))
+    if showtime_id is None:
         raise NotFound("No order matches this payment.", code="order_not_found")
-    return order
+    showtime = db.session.scalars(
+        sa.select(Showtime).where(Showtime.id == showtime_id).with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+    order = db.session.scalars(
+        sa.select(Order).where(Order.gateway_order_id == gateway_order_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return order, showtime
 
 
 def booking_of(order: Order) -> Booking | None:
     return db.session.scalar(sa.select(Booking).where(Booking.order_id == order.id))
 
 
-def _record_payment(order: Order, gateway_payment_id: str, amount: int) -> Payment:
+def _record_payment(order: Order, gateway_payment_id: str, amount: int) -> tuple[Payment, bool]:
+    """The captured payment's row: (row, True) when this capture is news, (row, False) when recorded before."""
     payment = db.session.scalar(sa.select(Payment).where(Payment.gateway_payment_id == gateway_payment_id))
     if payment is not None:
         if payment.order_id != order.id:
             raise Conflict("This payment belongs to another order.", code="payment_order_mismatch")
-        return payment
+        if payment.state != PaymentState.FAILED:
+            return payment, False
+        payment.state, payment.amount = PaymentState.CAPTURED, amount  # a failed attempt captured after all
+        return payment, True
     payment = Payment(order_id=order.id, gateway=order.gateway, gateway_payment_id=gateway_payment_id,
                       amount=amount, currency=order.currency, state=PaymentState.CAPTURED)
     db.session.add(payment)
     db.session.flush()
-    return payment
+    return payment, True
 
 
-def _start_refund(order: Order, payment: Payment, amount: int, reason: str) -> Refund:
-    refund = Refund(payment_id=payment.id, amount=amount, reason=reason, state=RefundState.PENDING)
-    db.session.add(refund)
-    db.session.flush()
-    log.warning("refund %s started order=%s payment=%s amount=%s reason=%s", refund.id, order.public_id,
-                payment.gateway_payment_id, amount, reason)
-    refund_id = refund.id
-    after_commit(lambda: enqueue_task("workers.payments.process_refund", refund_id))
-    return refund
-
-
-def enqueue_task(task_name: str, *args: object) -> None:
-    """Queue a task by name (run in-process in the embedded default); ids only, never rows."""
-    current_app.extensions["celery"].tasks[task_name].apply_async(args=list(args))
+# An order in one of these states has had its money's fate decided: any other capture is refunded.
+_SETTLED = (OrderState.BOOKED, OrderState.REFUND_PENDING, OrderState.REFUNDED, OrderState.REFUND_FAILED)
 
 
 def new_reference() -> str:
@@ -228,39 +201,38 @@ def new_reference() -> str:
     return "CV" + "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int | None = None) -> Confirmation:
+def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int | None = None,
+                    currency: str | None = None) -> Confirmation:
     """Turn a captured payment into a booking, exactly once; or start a refund when it cannot be one.
 
-    Idempotent: repeating it (verify twice, webhook five times, both) returns the same booking.
-    `amount` is what the gateway says was captured (webhooks); a mismatch is refunded. Raises
-    NotFound for an unknown order, Conflict for a payment id that belongs to another order.
+    Idempotent: repeating it (verify twice, webhook five times, both) returns the same booking. `amount`
+    and `currency` are what the gateway says was captured; a mismatch is refunded, and so is any other
+    capture of an order already booked or refunded. Raises NotFound for an unknown order, Conflict for
+    a payment id that belongs to another order.
     """
-    order = _order_for_update(gateway_order_id)
-    existing = booking_of(order)
-    if existing is not None:
-        _record_payment(order, gateway_payment_id, amount if amount is not None else order.amount)
-        return Confirmation(order, existing)
-    if order.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED):
-        return Confirmation(order, None)
+    order, showtime = _order_for_update(gateway_order_id)
+    payment, is_new = _record_payment(order, gateway_payment_id, amount if amount is not None else order.amount)
+    if order.state in _SETTLED:
+        # A second capture of a booked or refunded order (two tabs, a UPI retry) is money we must return.
+        refund = refunds.start(order, payment, payment.amount, "duplicate_payment") if is_new else None
+        return Confirmation(order, booking_of(order), refund)
 
-    payment = _record_payment(order, gateway_payment_id, amount if amount is not None else order.amount)
     redemption_was_given_back = order.state not in promos.LIVE_STATES
-    _move(order, OrderState.PAID)
-    if amount is not None and amount != order.amount:
-        _move(order, OrderState.REFUND_PENDING)
-        return Confirmation(order, None, _start_refund(order, payment, amount, "amount_mismatch"))
+    order_states.move(order, OrderState.PAID)
+    if (amount is not None and amount != order.amount) or (currency is not None and currency != order.currency):
+        order_states.move(order, OrderState.REFUND_PENDING)
+        return Confirmation(order, None, refunds.start(order, payment, payment.amount, "amount_mismatch"))
     if redemption_was_given_back and not promos.still_redeemable(order):
         # a late capture of a failed/expired order whose code was used up meanwhile: never over the cap
-        _move(order, OrderState.REFUND_PENDING)
-        return Confirmation(order, None, _start_refund(order, payment, payment.amount, "promo_unavailable"))
+        order_states.move(order, OrderState.REFUND_PENDING)
+        return Confirmation(order, None, refunds.start(order, payment, payment.amount, "promo_unavailable"))
 
     seats = _seats(order.showtime_id, order.seat_labels, for_update=True)
     unavailable = [s.label for s in seats if s.state != SeatState.AVAILABLE]
-    showtime = db.session.get(Showtime, order.showtime_id)
-    if unavailable or showtime is None or showtime.status != ShowtimeStatus.SCHEDULED:
-        _move(order, OrderState.REFUND_PENDING)
+    if unavailable or showtime.status != ShowtimeStatus.SCHEDULED:
+        order_states.move(order, OrderState.REFUND_PENDING)
         log.warning("order %s paid but seats %s are gone: refunding", order.public_id, ",".join(unavailable))
-        return Confirmation(order, None, _start_refund(order, payment, payment.amount, "seats_unavailable"))
+        return Confirmation(order, None, refunds.start(order, payment, payment.amount, "seats_unavailable"))
 
     booking = Booking(reference=new_reference(), user_id=order.user_id, showtime_id=order.showtime_id,
                       order_id=order.id, seat_labels=list(order.seat_labels), amount=order.amount,
@@ -276,7 +248,7 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
     )
     if updated.rowcount != len(seats):  # cannot happen under the row locks; refuse rather than oversell
         raise Conflict("Seats changed while booking.", code="seat_taken")
-    _move(order, OrderState.BOOKED)
+    order_states.move(order, OrderState.BOOKED)
     waitlist.booked(order.user_id, order.showtime_id)
     for seat in seats:
         db.session.refresh(seat)
@@ -295,48 +267,52 @@ def _announce_booking(showtime_id: int, user_id: int, labels: list[str], booking
                 holds.publish(showtime_id, "seat_booked", rest)
         except _ANNOUNCE_ERRORS as exc:  # the booking stands; clients re-sync from the snapshot
             log.warning("booking %s: could not announce seats (%s)", booking_id, exc)
-        enqueue_task("workers.tickets.render_ticket", booking_id)
+        tasks.enqueue(tasks.RENDER_TICKET, booking_id)
 
     return run
 
 
 def verify_payment(user_id: int, gateway_order_id: str, gateway_payment_id: str, signature: str | None
                    ) -> Confirmation:
-    """Check the checkout's signature (constant time), then confirm the payment.
+    """Check the checkout's signature (constant time), ask the gateway what was paid (capturing an
+    authorised payment), then confirm it. The signature only says the browser saw a payment; on an
+    account with manual capture that payment is merely authorised, and would be returned to the buyer.
 
     Raises InvalidSignature (400) for a missing or wrong signature, NotFound for an order that is
-    not the caller's.
+    not the caller's, PaymentError (402 `payment_not_captured`) for a payment the gateway has not taken.
     """
-    get_gateway().verify_payment_signature(gateway_order_id, gateway_payment_id, signature)
-    owner = db.session.scalar(sa.select(Order.user_id).where(Order.gateway_order_id == gateway_order_id))
-    if owner is None or owner != user_id:
+    gateway = get_gateway()
+    gateway.verify_payment_signature(gateway_order_id, gateway_payment_id, signature)
+    order = db.session.execute(sa.select(Order.user_id, Order.amount, Order.currency)
+                               .where(Order.gateway_order_id == gateway_order_id)).first()
+    if order is None or order.user_id != user_id:
         raise NotFound("No order matches this payment.", code="order_not_found")
-    return confirm_payment(gateway_order_id, gateway_payment_id)
+    paid = gateway.fetch_payment(gateway_payment_id)  # outside every row lock: a slow gateway queues nobody
+    if paid.order_id != gateway_order_id:
+        raise Conflict("This payment belongs to another order.", code="payment_order_mismatch")
+    if paid.status == "authorized" and paid.amount == order.amount and paid.currency == order.currency:
+        paid = gateway.capture_payment(gateway_payment_id, paid.amount, paid.currency)
+    if paid.status not in ("captured", "refunded"):
+        raise PaymentError("The gateway has not captured this payment.", code="payment_not_captured",
+                           details={"status": paid.status})
+    return confirm_payment(gateway_order_id, gateway_payment_id, paid.amount, paid.currency)
 
 
 def fail_payment(gateway_order_id: str, gateway_payment_id: str | None = None) -> Order | None:
-    """Mark a waiting order failed and free its seats; a paid or booked order is left alone."""
+    """Record a failed payment attempt. The order keeps waiting and its seats stay held: a capture can
+    follow a failed attempt (UPI retries, a second card), and seats are freed when the order expires."""
     try:
-        order = _order_for_update(gateway_order_id)
+        order, _ = _order_for_update(gateway_order_id)
     except NotFound:
         return None
-    if order.state != OrderState.CREATED:
-        log.info("payment.failed for order %s in state %s ignored", order.public_id, order.state.value)
-        return order
-    _move(order, OrderState.FAILED)
-    after_commit(_free_holds(order.showtime_id, order.user_id, list(order.seat_labels)))
-    waitlist.seats_freed(order.showtime_id)
+    if gateway_payment_id and db.session.scalar(
+            sa.select(Payment.id).where(Payment.gateway_payment_id == gateway_payment_id)) is None:
+        db.session.add(Payment(order_id=order.id, gateway=order.gateway, gateway_payment_id=gateway_payment_id,
+                               amount=order.amount, currency=order.currency, state=PaymentState.FAILED))
+        db.session.flush()
+    log.info("order %s: payment attempt %s failed (order %s)", order.public_id, gateway_payment_id,
+             order.state.value)
     return order
-
-
-def _free_holds(showtime_id: int, user_id: int, labels: list[str]):  # type: ignore[no-untyped-def]
-    def run() -> None:
-        try:
-            holds.release(showtime_id, user_id, labels, check_seats=False)
-        except Exception as exc:  # someone else holds them now, or Redis is down: they lapse anyway
-            log.info("holds of showtime %s not released: %s", showtime_id, exc)
-
-    return run
 
 
 def expire_stale_orders(limit: int = 200) -> int:
@@ -346,7 +322,7 @@ def expire_stale_orders(limit: int = 200) -> int:
         .order_by(Order.id).limit(limit).with_for_update(skip_locked=True)
     ))
     for order in stale:
-        _move(order, OrderState.EXPIRED)
+        order_states.move(order, OrderState.EXPIRED)
         waitlist.seats_freed(order.showtime_id)
     return len(stale)
 
@@ -363,44 +339,9 @@ def expire_orders_for_lapsed_holds(lapsed: holds.Lapsed) -> int:
         )
         for order in orders:
             if set(order.seat_labels) & set(labels):
-                _move(order, OrderState.EXPIRED)
+                order_states.move(order, OrderState.EXPIRED)
                 count += 1
     return count
-
-
-# ---- refunds ------------------------------------------------------------------------------------
-
-def process_refund(refund_id: int) -> Refund:
-    """Ask the gateway for a pending refund once and record the outcome (idempotent)."""
-    _lock_timeout()
-    refund = db.session.scalar(sa.select(Refund).where(Refund.id == refund_id).with_for_update())
-    if refund is None:
-        raise NotFound(f"Refund {refund_id} was not found.", code="refund_not_found")
-    if refund.state != RefundState.PENDING:
-        return refund
-    payment = db.session.get(Payment, refund.payment_id)
-    assert payment is not None
-    order = db.session.get(Order, payment.order_id)
-    assert order is not None
-    gateway_refund_id = get_gateway().refund(payment.gateway_payment_id, refund.amount,
-                                             notes={"refund_id": str(refund.id), "reason": refund.reason})
-    refund.gateway_refund_id = gateway_refund_id
-    refund.state = RefundState.PROCESSED
-    if refund.amount >= payment.amount:
-        payment.state = PaymentState.REFUNDED
-    if order.state == OrderState.REFUND_PENDING:
-        _move(order, OrderState.REFUNDED)
-    log.info("refund %s processed gateway_refund=%s order=%s", refund.id, gateway_refund_id, order.public_id)
-    return refund
-
-
-def pending_refund_ids(older_than_s: int = 60, limit: int = 100) -> list[int]:
-    """Refunds still waiting for the gateway (a lost task, a gateway outage): the sweep retries them."""
-    cutoff = _now() - timedelta(seconds=older_than_s)
-    return list(db.session.scalars(
-        sa.select(Refund.id).where(Refund.state == RefundState.PENDING, Refund.created_at < cutoff)
-        .order_by(Refund.id).limit(limit)
-    ))
 
 
 # ---- bookings after the sale -------------------------------------------------------------------
@@ -420,7 +361,7 @@ def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tup
     Raises NotFound (not the caller's: the same as unknown), Conflict `cancellation_closed`,
     `booking_cancelled` or `already_checked_in`.
     """
-    _lock_timeout()
+    lock_timeout()
     booking = db.session.scalar(sa.select(Booking).where(Booking.id == booking_id).with_for_update())
     if booking is None or (booking.user_id != user_id and not staff):
         raise NotFound(f"Booking {booking_id} was not found.", code="booking_not_found")
@@ -452,8 +393,8 @@ def _cancel_and_refund(booking: Booking, percent: int, reason: str) -> Refund | 
     refund = None
     amount = booking.amount * percent // 100
     if payment is not None and amount > 0 and order is not None:
-        _move(order, OrderState.REFUND_PENDING)
-        refund = _start_refund(order, payment, amount, reason)
+        order_states.move(order, OrderState.REFUND_PENDING)
+        refund = refunds.start(order, payment, amount, reason)
     showtime_id, labels = booking.showtime_id, list(booking.seat_labels)
     after_commit(lambda: _publish_quietly(showtime_id, "seat_released", labels))
     waitlist.seats_freed(showtime_id)
@@ -465,7 +406,7 @@ def cancel_showtime_sales(showtime_id: int) -> dict[str, int]:
     """For a showtime being cancelled: cancel every booking with a full refund (checked in or not)
     and expire the orders still waiting for payment. Payments captured later are refunded by
     confirm_payment, which refuses to book a cancelled showtime."""
-    _lock_timeout()
+    lock_timeout()
     bookings = list(db.session.scalars(
         sa.select(Booking).where(Booking.showtime_id == showtime_id, Booking.state == BookingState.CONFIRMED)
         .order_by(Booking.id).with_for_update()
@@ -477,7 +418,7 @@ def cancel_showtime_sales(showtime_id: int) -> dict[str, int]:
         .order_by(Order.id).with_for_update()
     ))
     for order in waiting:
-        _move(order, OrderState.EXPIRED)
+        order_states.move(order, OrderState.EXPIRED)
     return {"bookings_cancelled": len(bookings), "refunds": refunds, "orders_expired": len(waiting)}
 
 
@@ -505,7 +446,7 @@ def get_booking_for(user_id: int, booking_id: int, *, staff: bool = False) -> Bo
 
 def check_in(reference: str) -> Booking:
     """Admit a booking once. Raises NotFound, Conflict `already_checked_in` / `booking_cancelled`."""
-    _lock_timeout()
+    lock_timeout()
     booking = db.session.scalar(sa.select(Booking).where(Booking.reference == reference).with_for_update())
     if booking is None:
         raise NotFound("No booking has this reference.", code="booking_not_found")

@@ -22,7 +22,8 @@ from app.errors import ValidationError
 from app.extensions import db
 from app.models import WebhookEvent
 from app.models._types import utcnow
-from app.services.gateways import get_gateway
+from app.services import tasks
+from app.services.payment_gateways import get_gateway
 from app.textcheck import has_lone_surrogate
 
 log = logging.getLogger(__name__)
@@ -164,3 +165,11 @@ def receive(raw_body: bytes, signature: str | None, event_id_header: str | None)
     verify_signature(raw_body, signature)
     event = parse_event(raw_body)
     return record_event(event_id_for(event_id_header, raw_body), event)
+
+
+def accept(raw_body: bytes, signature: str | None, event_id_header: str | None) -> tuple[WebhookEvent, bool]:
+    """receive(), then queue a new event's processing by a worker for after the commit."""
+    row, is_new = receive(raw_body, signature, event_id_header)
+    if is_new:
+        tasks.enqueue_after_commit(tasks.PROCESS_WEBHOOK, row.id)
+    return row, is_new

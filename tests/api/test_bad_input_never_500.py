@@ -31,8 +31,8 @@ from marshmallow import Schema, fields
 
 from app.extensions import db
 from app.models import PromoCode, PromoKind, Role, Screen
-from app.services.gateways import get_gateway
 from app.services.layouts import default_layout
+from app.services.payment_gateways import get_gateway
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
 
 SKIP = re.compile(r"^/metrics$|/ws$|^/api/(docs|openapi\.json)|^/$|^/<path:path>$")

@@ -30,6 +30,7 @@ from app.models import (
     ShowtimeSeat,
     WebhookEvent,
 )
+from app.services.payment_gateways import get_gateway
 from tests.conftest import make_test_app
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
 from tests.purchase_support import (
@@ -198,7 +199,9 @@ def test_late_payment_failed_never_undoes_a_capture(sclient, sctx):
     assert row.state == OrderState.BOOKED and seat_states(showtime.id)["F1"] == SeatState.BOOKED
 
 
-def test_payment_failed_frees_the_seats(sclient, sctx, redis_client):
+def test_a_failed_attempt_keeps_the_seats_and_a_capture_after_it_books(sclient, sctx, redis_client):
+    """Razorpay documents that a capture can follow a failed attempt (UPI retries, a second card): the failed
+    attempt is recorded, the order keeps waiting with its seats held, and the capture books."""
     buyer, next_buyer = make_user(), make_user()
     showtime = make_showtime()
     lock(sclient, buyer, showtime.id, ["G7"])
@@ -207,8 +210,86 @@ def test_payment_failed_frees_the_seats(sclient, sctx, redis_client):
     body, headers = webhook_request("payment.failed", order["gateway_order_id"], failed["razorpay_payment_id"],
                                     order["amount"], "evt_fail")
     assert sclient.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
-    assert db.session.scalar(sa.select(Order.state)) == OrderState.FAILED
-    lock(sclient, next_buyer, showtime.id, ["G7"])  # the seat is free for the next buyer
+    assert db.session.scalar(sa.select(Order.state)) == OrderState.CREATED
+    attempt = db.session.scalar(sa.select(Payment).where(Payment.gateway_payment_id == failed["razorpay_payment_id"]))
+    assert attempt is not None and attempt.state == PaymentState.FAILED
+    taken = sclient.post(f"/api/showtimes/{showtime.id}/redis-lock-seats", json={"seat_ids": ["G7"]},
+                         headers=auth_headers(next_buyer))
+    assert taken.status_code == 409  # still the first buyer's until the order expires
+
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+    answer = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"], paid["razorpay_signature"])
+    assert answer.status_code == 200 and answer.get_json()["status"] == "booked"
+    assert seat_states(showtime.id)["G7"] == SeatState.BOOKED
+
+
+def test_a_second_capture_of_a_booked_order_is_refunded(sclient, sctx):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["G8"])
+    order = create_order(sclient, buyer, showtime.id, ["G8"])
+    first = dev_pay(sclient, buyer, order["gateway_order_id"])
+    assert verify(sclient, buyer, order["gateway_order_id"], first["razorpay_payment_id"],
+                  first["razorpay_signature"]).get_json()["status"] == "booked"
+    gateway = get_gateway()
+    # a second tab paid the same order too (the dev gateway refuses paying a paid order; Razorpay allows
+    # several payments of one order): the gateway captured it, and its webhook arrives
+    gateway.redis.hset(gateway._order_key(order["gateway_order_id"]), "status", "created")
+    second = gateway.simulate_payment(order["gateway_order_id"])
+    for event_id in ("evt_dup", "evt_dup_again"):  # redelivered: still one refund
+        body, headers = webhook_request("payment.captured", order["gateway_order_id"], second["razorpay_payment_id"],
+                                        order["amount"], event_id)
+        assert sclient.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
+    refunds = db.session.scalars(sa.select(Refund)).all()
+    assert [(r.reason, r.state, r.amount) for r in refunds] == [
+        ("duplicate_payment", RefundState.PROCESSED, order["amount"])]
+    assert gateway.get_payment(second["razorpay_payment_id"])["refunded"] == order["amount"]
+    assert gateway.get_payment(first["razorpay_payment_id"])["refunded"] == 0
+    assert db.session.scalar(sa.select(Order.state)) == OrderState.BOOKED
+
+
+def test_a_capture_of_a_refund_pending_order_is_recorded_and_refunded(sclient, sctx):
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["G9"])
+    order = create_order(sclient, buyer, showtime.id, ["G9"])
+    first = dev_pay(sclient, buyer, order["gateway_order_id"])
+    wrong = webhook_request("payment.captured", order["gateway_order_id"], first["razorpay_payment_id"],
+                            order["amount"] - 1, "evt_short")  # the gateway says less was taken: refunded
+    assert sclient.post("/api/payments/webhook", data=wrong[0], headers=wrong[1]).status_code == 200
+    gateway = get_gateway()
+    gateway.redis.hset(gateway._order_key(order["gateway_order_id"]), "status", "created")
+    second = gateway.simulate_payment(order["gateway_order_id"])
+    late = webhook_request("payment.captured", order["gateway_order_id"], second["razorpay_payment_id"],
+                           order["amount"], "evt_late")
+    assert sclient.post("/api/payments/webhook", data=late[0], headers=late[1]).status_code == 200
+    recorded = db.session.scalars(sa.select(Payment.gateway_payment_id).order_by(Payment.id)).all()
+    assert recorded == [first["razorpay_payment_id"], second["razorpay_payment_id"]]
+    assert sorted(r.reason for r in db.session.scalars(sa.select(Refund))) == ["amount_mismatch", "duplicate_payment"]
+
+
+def test_verify_refuses_a_payment_the_gateway_has_not_captured(sclient, sctx):
+    """A valid checkout signature says only that the browser saw a payment: with manual capture it is merely
+    authorised. Verify captures it at the gateway before booking; a payment the gateway reports as failed is
+    never booked, whatever the signature says."""
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["H1"])
+    order = create_order(sclient, buyer, showtime.id, ["H1"])
+    gateway = get_gateway()
+    authorised = gateway.simulate_payment(order["gateway_order_id"], outcome="authorized")
+    answer = verify(sclient, buyer, order["gateway_order_id"], authorised["razorpay_payment_id"],
+                    authorised["razorpay_signature"])
+    assert answer.status_code == 200 and answer.get_json()["status"] == "booked"
+    assert gateway.get_payment(authorised["razorpay_payment_id"])["status"] == "captured"
+
+    lock(sclient, buyer, showtime.id, ["H2"])
+    other = create_order(sclient, buyer, showtime.id, ["H2"])
+    failed = gateway.simulate_payment(other["gateway_order_id"], outcome="failure")
+    forged = sign_payment(other["gateway_order_id"], failed["razorpay_payment_id"])  # a leaked key secret
+    answer = verify(sclient, buyer, other["gateway_order_id"], failed["razorpay_payment_id"], forged)
+    assert answer.status_code == 402 and answer.get_json()["error"]["code"] == "payment_not_captured"
+    assert seat_states(showtime.id)["H2"] == SeatState.AVAILABLE
 
 
 def test_paid_order_for_seats_sold_meanwhile_is_refunded(sclient, sctx, redis_client):

@@ -47,11 +47,13 @@ def test_razorpay_order_verify_and_refund_through_the_sdk(razorpay_shop, redis_c
     lock(client, fast, showtime.id, ["I5", "I6"])
     fake.responses.append((200, {"id": "order_Fast456", "entity": "order", "amount": 70000, "status": "created"}))
     fast_order = create_order(client, fast, showtime.id, ["I5", "I6"])
+    fake.payment("pay_Fast456", "order_Fast456", 70_000)
     fast_paid = verify(client, fast, "order_Fast456", "pay_Fast456", sign_payment("order_Fast456", "pay_Fast456"))
     assert fast_paid.get_json()["status"] == "booked", fast_paid.get_json()
     assert fast_order["amount"] == 70_000
 
     # the slow buyer's payment on Razorpay succeeds too: it is refunded through the SDK
+    fake.payment("pay_Slow123", "order_Slow123", 70_000)
     fake.responses.append((200, {"id": "rfnd_Slow789", "entity": "refund", "amount": 70000,
                                  "payment_id": "pay_Slow123", "status": "processed"}))
     refunded = verify(client, slow, "order_Slow123", "pay_Slow123", sign_payment("order_Slow123", "pay_Slow123"))
@@ -59,6 +61,7 @@ def test_razorpay_order_verify_and_refund_through_the_sdk(razorpay_shop, redis_c
     refund_call = fake.requests[-1]
     assert refund_call["path"].endswith("/payments/pay_Slow123/refund")
     assert refund_call["json"]["amount"] == 70_000
+    assert refund_call["headers"]["X-Refund-Idempotency"] == f"cineverse-refund-{db.session.scalar(sa.select(Refund.id))}"
     refund = db.session.scalar(sa.select(Refund))
     assert refund.state == RefundState.PROCESSED and refund.gateway_refund_id == "rfnd_Slow789"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1

@@ -21,7 +21,8 @@ import razorpay
 import razorpay.errors
 
 from app.errors import Conflict, InvalidSignature, NotFound, PaymentError, ServiceUnavailable, ValidationError
-from app.services.gateways import DevGateway, RazorpayGateway, build_gateway, gateway_status, get_gateway
+from app.services.payment_gateways import RazorpayGateway, build_gateway, gateway_status, get_gateway
+from app.services.payment_gateways.dev import DevGateway
 
 KEY_ID = "rzp_test_abc123"
 KEY_SECRET = "test_key_secret_0123456789"
@@ -43,16 +44,23 @@ class FakeRazorpay:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.responses: list[tuple[int, Any]] = []
+        # called with each request before it is answered (a test's probe of what the app holds meanwhile)
+        self.on_request: Any = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:  # noqa: N802
+                self.do_POST(method="GET")
+
+            def do_POST(self, method: str = "POST") -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 fake.requests.append({
-                    "method": "POST", "path": self.path, "headers": dict(self.headers),
+                    "method": method, "path": self.path, "headers": dict(self.headers),
                     "json": json.loads(raw) if raw else None,
                 })
+                if fake.on_request is not None:
+                    fake.on_request(fake.requests[-1])
                 status, body = fake.responses.pop(0) if fake.responses else (500, {"error": {}})
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
@@ -68,6 +76,11 @@ class FakeRazorpay:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
+
+    def payment(self, payment_id: str, order_id: str, amount: int, status: str = "captured") -> None:
+        """Queue the answer to a payment fetch (GET /v1/payments/<id>)."""
+        self.responses.append((200, {"id": payment_id, "entity": "payment", "order_id": order_id,
+                                     "amount": amount, "currency": "INR", "status": status}))
 
     def __enter__(self) -> FakeRazorpay:
         self.thread.start()
@@ -112,18 +125,47 @@ def test_razorpay_create_order_posts_to_orders_api(rzp: RazorpayGateway, fake_ra
     assert request["headers"]["User-Agent"].startswith("Razorpay-Python/")
 
 
-def test_razorpay_refund_posts_to_payment_refund(rzp: RazorpayGateway, fake_razorpay: FakeRazorpay) -> None:
-    fake_razorpay.responses.append((200, {"id": "rfnd_Xyz", "entity": "refund", "amount": 20000}))
-    assert rzp.refund("pay_Q1", 20000, {"reason": "seats_unavailable"}) == "rfnd_Xyz"
+def test_razorpay_refund_posts_to_payment_refund_with_an_idempotency_key(rzp: RazorpayGateway,
+                                                                           fake_razorpay: FakeRazorpay) -> None:
+    fake_razorpay.responses.append((200, {"id": "rfnd_Xyz", "entity": "refund", "amount": 20000,
+                                          "status": "processed", "notes": {"cineverse_refund": "rk-1"}}))
+    refund = rzp.refund("pay_Q1", 20000, key="rk-1", notes={"reason": "seats_unavailable"})
+    assert (refund.id, refund.amount, refund.key) == ("rfnd_Xyz", 20000, "rk-1")
     [request] = fake_razorpay.requests
     assert request["path"] == "/v1/payments/pay_Q1/refund"
-    assert request["json"] == {"amount": 20000, "notes": {"reason": "seats_unavailable"}}
+    assert request["headers"]["X-Refund-Idempotency"] == "rk-1"
+    assert request["json"] == {"amount": 20000, "notes": {"reason": "seats_unavailable", "cineverse_refund": "rk-1"}}
 
 
 def test_razorpay_full_refund_sends_no_amount(rzp: RazorpayGateway, fake_razorpay: FakeRazorpay) -> None:
     fake_razorpay.responses.append((200, {"id": "rfnd_Full"}))
-    assert rzp.refund("pay_Q2") == "rfnd_Full"
-    assert fake_razorpay.requests[0]["json"] == {}
+    assert rzp.refund("pay_Q2", None, key="rk-2").id == "rfnd_Full"
+    assert fake_razorpay.requests[0]["json"] == {"notes": {"cineverse_refund": "rk-2"}}
+
+
+def test_razorpay_refund_lookup_finds_ours_by_key(rzp: RazorpayGateway, fake_razorpay: FakeRazorpay) -> None:
+    fake_razorpay.responses.append((200, {"entity": "collection", "count": 2, "items": [
+        {"id": "rfnd_Other", "amount": 100, "status": "processed", "notes": {}},
+        {"id": "rfnd_Ours", "amount": 20000, "status": "processed", "notes": {"cineverse_refund": "rk-3"}},
+    ]}))
+    found = rzp.find_refund("pay_Q4", "rk-3")
+    assert found is not None and found.id == "rfnd_Ours"
+    [request] = fake_razorpay.requests
+    assert request["method"] == "GET" and request["path"].startswith("/v1/payments/pay_Q4/refunds")
+
+
+def test_razorpay_fetch_and_capture_payment(rzp: RazorpayGateway, fake_razorpay: FakeRazorpay) -> None:
+    fake_razorpay.responses.append((200, {"id": "pay_Q5", "order_id": "order_A", "amount": 45000, "currency": "INR",
+                                          "status": "authorized"}))
+    fake_razorpay.responses.append((200, {"id": "pay_Q5", "order_id": "order_A", "amount": 45000, "currency": "INR",
+                                          "status": "captured"}))
+    paid = rzp.fetch_payment("pay_Q5")
+    assert (paid.order_id, paid.amount, paid.currency, paid.status) == ("order_A", 45000, "INR", "authorized")
+    assert rzp.capture_payment("pay_Q5", 45000, "INR").status == "captured"
+    fetch, capture = fake_razorpay.requests
+    assert fetch["method"] == "GET" and fetch["path"] == "/v1/payments/pay_Q5"
+    assert capture["path"] == "/v1/payments/pay_Q5/capture"
+    assert capture["json"] == {"amount": 45000, "currency": "INR"}
 
 
 def test_razorpay_bad_request_becomes_payment_error(rzp: RazorpayGateway, fake_razorpay: FakeRazorpay) -> None:
@@ -144,7 +186,7 @@ def test_razorpay_server_failures_become_unavailable(rzp: RazorpayGateway, fake_
                                                      status: int, body: Any) -> None:
     fake_razorpay.responses.append((status, body))
     with pytest.raises(ServiceUnavailable) as info:
-        rzp.refund("pay_Q3", 100)
+        rzp.refund("pay_Q3", 100, key="rk-4")
     assert info.value.code == "gateway_unavailable"
 
 
@@ -166,7 +208,7 @@ def test_razorpay_order_arguments_are_validated_before_any_call(rzp: RazorpayGat
         with pytest.raises(ValidationError):
             rzp.create_order(*args)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
-        rzp.refund("pay_1", 0)
+        rzp.refund("pay_1", 0, key="rk-5")
     assert fake_razorpay.requests == []
 
 
@@ -310,21 +352,29 @@ def test_dev_failed_payment_has_no_valid_signature(dev: DevGateway) -> None:
 def test_dev_refunds_never_exceed_the_payment(dev: DevGateway) -> None:
     order_id = dev.create_order(30000, "INR", "CV-24")
     payment_id = dev.simulate_payment(order_id)["razorpay_payment_id"]
-    first = dev.refund(payment_id, 10000)
-    assert first.startswith("rfnd_dev_")
+    first = dev.refund(payment_id, 10000, key="k1")
+    assert first.id.startswith("rfnd_dev_")
     with pytest.raises(PaymentError):
-        dev.refund(payment_id, 20001)
-    second = dev.refund(payment_id)  # the rest
-    assert second.startswith("rfnd_dev_") and second != first
+        dev.refund(payment_id, 20001, key="k2")
+    second = dev.refund(payment_id, None, key="k3")  # the rest
+    assert second.id.startswith("rfnd_dev_") and second.id != first.id and second.amount == 20000
     assert dev.get_payment(payment_id)["refunded"] == 30000
     assert dev.get_payment(payment_id)["status"] == "refunded"
     with pytest.raises(PaymentError):
-        dev.refund(payment_id, 1)
+        dev.refund(payment_id, 1, key="k4")
     with pytest.raises(NotFound):
-        dev.refund("pay_dev_missing")
+        dev.refund("pay_dev_missing", None, key="k5")
     failed = dev.simulate_payment(dev.create_order(30000, "INR", "CV-25"), outcome="failure")
     with pytest.raises(PaymentError):
-        dev.refund(failed["razorpay_payment_id"])
+        dev.refund(failed["razorpay_payment_id"], None, key="k6")
+    assert {r.key for r in dev.refunds_of(payment_id)} == {"k1", "k3"}
+
+
+def test_dev_refund_with_a_used_key_answers_the_same_refund(dev: DevGateway) -> None:
+    payment_id = dev.simulate_payment(dev.create_order(30000, "INR", "CV-28"))["razorpay_payment_id"]
+    first = dev.refund(payment_id, 15000, key="same")
+    assert dev.refund(payment_id, 15000, key="same") == first
+    assert dev.get_payment(payment_id)["refunded"] == 15000
 
 
 def test_dev_concurrent_refunds_refund_at_most_once(dev: DevGateway) -> None:
@@ -333,20 +383,31 @@ def test_dev_concurrent_refunds_refund_at_most_once(dev: DevGateway) -> None:
     outcomes: list[str] = []
     barrier = threading.Barrier(6)
 
-    def attempt() -> None:
+    def attempt(n: int) -> None:
         barrier.wait()
         try:
-            outcomes.append(dev.refund(payment_id))
+            outcomes.append(dev.refund(payment_id, None, key=f"key-{n}").id)
         except PaymentError:
             outcomes.append("refused")
 
-    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert sorted(o == "refused" for o in outcomes) == [False] + [True] * 5
     assert dev.get_payment(payment_id)["refunded"] == 30000
+
+
+def test_dev_authorized_payment_is_captured_once(dev: DevGateway) -> None:
+    order_id = dev.create_order(30000, "INR", "CV-29")
+    payment_id = dev.simulate_payment(order_id, outcome="authorized")["razorpay_payment_id"]
+    assert dev.fetch_payment(payment_id).status == "authorized"
+    with pytest.raises(PaymentError):
+        dev.refund(payment_id, None, key="early")  # nothing was taken yet
+    assert dev.capture_payment(payment_id, 30000, "INR").status == "captured"
+    with pytest.raises(PaymentError):
+        dev.capture_payment(payment_id, 30000, "INR")
 
 
 def test_dev_webhooks_signed_with_configured_secret(redis_client: Any, ctx: Any) -> None:

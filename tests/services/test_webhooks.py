@@ -17,7 +17,8 @@ from app.errors import InvalidSignature, ValidationError, register_error_handler
 from app.extensions import db
 from app.models import WebhookEvent
 from app.services import webhooks
-from app.services.gateways import DevGateway, get_gateway
+from app.services.payment_gateways import get_gateway
+from app.services.payment_gateways.dev import DevGateway
 from app.services.uow import transaction
 
 SECRET = "whsec_intake_test_secret"
