@@ -30,9 +30,9 @@ def _errors(*statuses: int):  # type: ignore[no-untyped-def]
         401: "unauthorized: no or bad bearer token",
         403: "not_holder: a seat is held by someone else (details.seat_ids)",
         404: "showtime_not_found",
-        409: "seat_taken (details.seat_ids), seat_limit_exceeded, hold_expired, renewal_limit_reached, "
-             "showtime_cancelled, "
-             "showtime_started",
+        409: "seat_taken (details.seat_ids), seat_limit_exceeded (this showtime), hold_limit_exceeded (all "
+             "showtimes), hold_deadline_reached (details.seat_ids, details.retry_at: held as long as one may), "
+             "hold_expired, renewal_limit_reached, showtime_cancelled, showtime_started",
         422: "validation_error, invalid_seat_ids, unknown_seats (details.seat_ids), too_many_seats",
         503: "redis_unavailable: the lock store does not answer; nothing was held",
     }

@@ -7,15 +7,31 @@ and the change, its version number and its pub/sub event are one atomic step.
 Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showtime's keys together):
   P:{st:N}:hold:A1    holder user id, with a PX expiry of SEAT_LOCK_TTL_MS
   P:{st:N}:user:U     sorted set: the seats user U holds, scored by expiry (ms) -> per-user limit
+  P:{st:N}:deadline:U sorted set: the seats user U held lately, scored by their hold deadline (ms)
   P:{st:N}:expiry     sorted set: "label|user" scored by expiry (ms) -> swept by workers.holds
   P:{st:N}:version    INCR counter; every published event carries the next value
   P:hold-index        sorted set: showtime id scored no later than its earliest expiry
+  P:user-holds:U      sorted set: "showtime|label" of every seat U holds, scored by expiry -> the
+                      cross-showtime cap (HOLD_MAX_SEATS_PER_USER)
   P:events            the pub/sub channel of seat events for every showtime
 
 The expiry sweep never misses a lapse (an entry leaves `expiry` only when its key is gone, or when its
 holder released it) and never releases a renewed hold (it checks the key's current holder and TTL, and a
 renewal rewrites the entry's score). The index is kept at or below each showtime's earliest expiry:
 locks lower it with ZADD LT, extensions only raise expiries, and the sweep recomputes it.
+
+Nobody keeps a seat for ever by renewing it. A user's first lock of a seat sets its deadline, first
+lock + HOLD_MAX_LIFETIME_S, and no lock, extension or order of theirs holds the seat past it (the TTL is
+clamped in the script). The deadline outlives a release: it is kept until HOLD_RELOCK_COOLDOWN_S after
+it, so releasing and locking again does not reset it, and from the deadline until then that user cannot
+hold that seat at all (Conflict `hold_deadline_reached`, details.retry_at), so at the deadline the seat
+goes to whoever takes it first. Only that seat and that user: a buyer who let some seats go picks others
+(each with its own deadline), and everyone else may take the seat at once. HOLD_MAX_SEATS_PER_USER caps
+the seats a user holds across showtimes, so the cap per showtime cannot be multiplied.
+
+Redis Cluster: a showtime's keys share its hash tag, but P:user-holds:U (one user, every showtime) and
+the token guard keys of app.services.auth live in other slots; the lock, release and extend scripts
+name them, so a cluster deployment needs that counter moved out of the scripts first.
 """
 
 from __future__ import annotations
@@ -61,14 +77,18 @@ end
 """
 
 # KEYS: user zset, expiry zset, hold index, version, seats hash, showtime seats-gen, global seats-gen,
-#       seat keys...
-# ARGV: user, ttl_ms, max seats, showtime id, channel, check the seat facts ("1"/"0"), labels...
+#       deadline zset, user-holds zset (all showtimes), seat keys...
+# ARGV: user, ttl_ms, max seats, showtime id, channel, check the seat facts ("1"/"0"), lifetime ms,
+#       cooldown ms, max seats across showtimes, labels...
 # With the check, the seat facts come from app.services.seatcache's hash: {-2, gen} when it is missing
 # or out of date (the caller reloads it), else the database's refusals in the database's order:
-# {-3, unknown seats}, {-4} cancelled, {-5} started, {-6, booked or blocked seats}.
+# {-3, unknown seats}, {-4} cancelled, {-5} started, {-6, booked or blocked seats}. Then {0, taken},
+# {-9, seats past their deadline, when they may be held again (ms)}, {-1, held here}, {-10, held in all}.
 _LUA_LOCK = _LUA_PUBLISH + seatcache.LUA_GEN + """
 local uid, ttl, max_seats, sid, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local n = #KEYS - 7
+local lifetime, cooldown, max_total = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local K, A = 9, 9  -- seat keys and labels start after these
+local n = #KEYS - K
 local now = now_ms()
 if ARGV[6] == '1' then
   local gen = seat_gen(KEYS[7], KEYS[6])
@@ -76,11 +96,11 @@ if ARGV[6] == '1' then
   if meta[1] ~= gen then return {-2, gen} end
   local unknown, unsellable = {}, {}
   for i = 1, n do
-    local state = redis.call('HGET', KEYS[5], ARGV[6 + i])
+    local state = redis.call('HGET', KEYS[5], ARGV[A + i])
     if not state then
-      unknown[#unknown + 1] = ARGV[6 + i]
+      unknown[#unknown + 1] = ARGV[A + i]
     elseif state ~= '@AVAILABLE@' then
-      unsellable[#unsellable + 1] = ARGV[6 + i]
+      unsellable[#unsellable + 1] = ARGV[A + i]
     end
   end
   if #unknown > 0 then return {-3, unknown} end
@@ -90,45 +110,69 @@ if ARGV[6] == '1' then
 end
 local taken, fresh = {}, 0
 for i = 1, n do
-  local holder = redis.call('GET', KEYS[7 + i])
+  local holder = redis.call('GET', KEYS[K + i])
   if holder and holder ~= uid then
-    taken[#taken + 1] = ARGV[6 + i]
+    taken[#taken + 1] = ARGV[A + i]
   elseif not holder then
     fresh = fresh + 1
   end
 end
 if #taken > 0 then return {0, taken} end
+-- a deadline is forgotten only a cooldown after it passed; until then it stands, released or not
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - cooldown)
+local deadlines, spent, retry, last = {}, {}, 0, 0
+for i = 1, n do
+  local d = tonumber(redis.call('ZSCORE', KEYS[8], ARGV[A + i]) or (now + lifetime))
+  if d <= now then
+    spent[#spent + 1] = ARGV[A + i]
+    if d + cooldown > retry then retry = d + cooldown end
+  end
+  if d > last then last = d end
+  deadlines[i] = d
+end
+if #spent > 0 then return {-9, spent, retry} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local current = redis.call('ZCARD', KEYS[1])
 if current + fresh > max_seats then return {-1, current} end
-local expires = now + ttl
+redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now)
+local total = redis.call('ZCARD', KEYS[9])
+if total + fresh > max_total then return {-10, total} end
+local expires, latest = nil, 0
 local labels = {}
 for i = 1, n do
-  local label = ARGV[6 + i]
+  local label = ARGV[A + i]
   -- a seat still held here is the caller's own (others' were refused above): re-locking renews it but
-  -- never shortens it (an order may have stretched it over its payment window)
-  local keep = redis.call('PTTL', KEYS[7 + i])
+  -- never shortens it (an order may have stretched it over its payment window), nor passes its deadline
+  local keep = redis.call('PTTL', KEYS[K + i])
   if keep < ttl then keep = ttl end
-  if i == 1 or now + keep < expires then expires = now + keep end
-  redis.call('SET', KEYS[7 + i], uid, 'PX', keep)
+  if now + keep > deadlines[i] then keep = deadlines[i] - now end
+  if expires == nil or now + keep < expires then expires = now + keep end
+  if keep > latest then latest = keep end
+  redis.call('SET', KEYS[K + i], uid, 'PX', keep)
   redis.call('ZADD', KEYS[1], now + keep, label)
   redis.call('ZADD', KEYS[2], now + keep, label .. '|' .. uid)
+  redis.call('ZADD', KEYS[8], 'NX', deadlines[i], label)
+  redis.call('ZADD', KEYS[9], now + keep, sid .. '|' .. label)
   labels[#labels + 1] = label
 end
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+if redis.call('PTTL', KEYS[1]) < latest then redis.call('PEXPIRE', KEYS[1], latest) end
+if redis.call('PTTL', KEYS[9]) < latest then redis.call('PEXPIRE', KEYS[9], latest) end
+if redis.call('PTTL', KEYS[8]) < last + cooldown - now then redis.call('PEXPIRE', KEYS[8], last + cooldown - now) end
 redis.call('ZADD', KEYS[3], 'LT', expires, sid)
 local version = publish(KEYS[4], channel, 'seat_locked', sid, labels)
 return {1, expires, now, version, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 """.replace("@AVAILABLE@", SeatState.AVAILABLE.value).replace("@SCHEDULED@", ShowtimeStatus.SCHEDULED.value)
 
-# KEYS: user zset, expiry zset, version, seat keys...   ARGV: user, showtime id, channel, event type, labels...
-# Refuses everything when any seat is held by someone else; seats held by nobody are skipped.
+# KEYS: user zset, expiry zset, version, user-holds zset, seat keys...
+# ARGV: user, showtime id, channel, event type, labels...
+# Refuses everything when any seat is held by someone else; seats held by nobody are skipped. The seats'
+# deadlines stay (see the module docstring).
 _LUA_RELEASE = _LUA_PUBLISH + """
 local uid, sid, channel, event_type = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local n = #KEYS - 3
+local n = #KEYS - 4
 local others, mine = {}, {}
 for i = 1, n do
-  local holder = redis.call('GET', KEYS[3 + i])
+  local holder = redis.call('GET', KEYS[4 + i])
   if holder and holder ~= uid then
     others[#others + 1] = ARGV[4 + i]
   elseif holder then
@@ -139,47 +183,74 @@ if #others > 0 then return {0, others} end
 local released = {}
 for _, i in ipairs(mine) do
   local label = ARGV[4 + i]
-  redis.call('DEL', KEYS[3 + i])
+  redis.call('DEL', KEYS[4 + i])
   redis.call('ZREM', KEYS[1], label)
   redis.call('ZREM', KEYS[2], label .. '|' .. uid)
+  redis.call('ZREM', KEYS[4], sid .. '|' .. label)
   released[#released + 1] = label
 end
 local version = publish(KEYS[3], channel, event_type, sid, released)
 return {1, released, version}
 """
 
-# KEYS: user zset, expiry zset, seat keys...   ARGV: user, ttl_ms, labels...   (all seats or none)
+# KEYS: user zset, expiry zset, deadline zset, user-holds zset, seat keys...
+# ARGV: user, ttl_ms, showtime id, lifetime ms, cooldown ms, labels...   (all seats or none)
+# {0, others' seats, seats held by nobody}, {-9, seats past their deadline, retry at (ms)}, else {1, ...}.
 _LUA_EXTEND = _LUA_PUBLISH + """
-local uid, ttl = ARGV[1], tonumber(ARGV[2])
-local n = #KEYS - 2
+local uid, ttl, sid = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local lifetime, cooldown = tonumber(ARGV[4]), tonumber(ARGV[5])
+local K, A = 4, 5
+local n = #KEYS - K
 local others, missing = {}, {}
 for i = 1, n do
-  local holder = redis.call('GET', KEYS[2 + i])
+  local holder = redis.call('GET', KEYS[K + i])
   if not holder then
-    missing[#missing + 1] = ARGV[2 + i]
+    missing[#missing + 1] = ARGV[A + i]
   elseif holder ~= uid then
-    others[#others + 1] = ARGV[2 + i]
+    others[#others + 1] = ARGV[A + i]
   end
 end
 if #others > 0 or #missing > 0 then return {0, others, missing} end
 local now = now_ms()
+local deadlines, spent, retry = {}, {}, 0
+for i = 1, n do
+  local d = redis.call('ZSCORE', KEYS[3], ARGV[A + i])
+  if not d then
+    -- a hold taken before deadlines existed (or whose record was lost): its deadline starts now
+    d = now + lifetime
+    redis.call('ZADD', KEYS[3], d, ARGV[A + i])
+    if redis.call('PTTL', KEYS[3]) < lifetime + cooldown then redis.call('PEXPIRE', KEYS[3], lifetime + cooldown) end
+  end
+  d = tonumber(d)
+  if d <= now then
+    spent[#spent + 1] = ARGV[A + i]
+    if d + cooldown > retry then retry = d + cooldown end
+  end
+  deadlines[i] = d
+end
+if #spent > 0 then return {-9, spent, retry} end
 -- an extension never shortens a hold (an order may have stretched it over its payment window), so
--- expiry scores only grow and the showtime index, which may point early, never points late
+-- expiry scores only grow and the showtime index, which may point early, never points late; nor does it
+-- pass the seat's deadline
 local earliest, latest = nil, now + ttl
 for i = 1, n do
-  local label = ARGV[2 + i]
-  local left = redis.call('PTTL', KEYS[2 + i])
-  if left < ttl then
-    redis.call('PEXPIRE', KEYS[2 + i], ttl)
-    left = ttl
+  local label = ARGV[A + i]
+  local want = ttl
+  if now + want > deadlines[i] then want = deadlines[i] - now end
+  local left = redis.call('PTTL', KEYS[K + i])
+  if left < want then
+    redis.call('PEXPIRE', KEYS[K + i], want)
+    left = want
   end
   local expires = now + left
   if earliest == nil or expires < earliest then earliest = expires end
   if expires > latest then latest = expires end
   redis.call('ZADD', KEYS[1], expires, label)
   redis.call('ZADD', KEYS[2], expires, label .. '|' .. uid)
+  redis.call('ZADD', KEYS[4], expires, sid .. '|' .. label)
 end
 if redis.call('PTTL', KEYS[1]) < latest - now then redis.call('PEXPIRE', KEYS[1], latest - now) end
+if redis.call('PTTL', KEYS[4]) < latest - now then redis.call('PEXPIRE', KEYS[4], latest - now) end
 return {1, earliest, now, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 """
 
@@ -326,6 +397,15 @@ def user_key(showtime_id: int, user_id: str) -> str:
     return f"{showtime_prefix(showtime_id)}user:{user_id}"
 
 
+def deadline_key(showtime_id: int, user_id: str) -> str:
+    return f"{showtime_prefix(showtime_id)}deadline:{user_id}"
+
+
+def user_holds_key(user_id: str) -> str:
+    """Every showtime's holds of one user: outside any showtime's hash tag (see the module docstring)."""
+    return f"{_prefix()}:user-holds:{user_id}"
+
+
 def expiry_key(showtime_id: int) -> str:
     return f"{showtime_prefix(showtime_id)}expiry"
 
@@ -437,17 +517,31 @@ def _seat_taken(showtime_id: int, taken: list[str], reason: dict[str, list[str]]
                     details={"showtime_id": showtime_id, "seat_ids": taken, **reason})
 
 
+def _deadline_reached(showtime_id: int, seats: list[str], retry_at_ms: Any) -> Conflict:
+    return Conflict(f"You have held these seats as long as one may: {', '.join(seats)}. Other seats can be "
+                    "held now, these again later.", code="hold_deadline_reached",
+                    details={"showtime_id": showtime_id, "seat_ids": seats, "retry_at": _iso(retry_at_ms).isoformat()})
+
+
+def _lifetime_args() -> list[int]:
+    """The lifetime and cooldown of a seat's deadline (ms), as the lock and extend scripts take them."""
+    config = current_app.config
+    return [int(config["HOLD_MAX_LIFETIME_S"]) * 1000, int(config["HOLD_RELOCK_COOLDOWN_S"]) * 1000]
+
+
 # ---- the service --------------------------------------------------------------------------------
 
 def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_ms: int | None = None,
          guard: Sequence[str] = (), client: redis.Redis | None = None) -> HoldResult:
-    """Hold every named seat for user_id, or none of them; re-locking one's own seat renews it.
+    """Hold every named seat for user_id, or none of them; re-locking one's own seat renews it, up to
+    the seat's deadline (HOLD_MAX_LIFETIME_S after the user first locked it; see the module docstring).
 
     `guard` (two keys that must not exist, a key that must exist) is checked in the same Lua step, before
     anything else. Raises GuardRefused, NotFound, ValidationError (malformed/unknown seats), Conflict
     `seat_taken` (booked, blocked or held by someone else: details.seat_ids), Conflict
-    `seat_limit_exceeded`, Conflict for a cancelled or started showtime, and redis errors (503
-    `redis_unavailable`: a lock never fails open).
+    `hold_deadline_reached` (details.seat_ids, details.retry_at), Conflict `seat_limit_exceeded` (this
+    showtime) and `hold_limit_exceeded` (all showtimes, HOLD_MAX_SEATS_PER_USER), Conflict for a
+    cancelled or started showtime, and redis errors (503 `redis_unavailable`: a lock never fails open).
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
@@ -457,10 +551,12 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
         raise ValidationError(f"At most {maximum} seats can be held at once.", code="too_many_seats",
                               details={"max": maximum})
     ttl = int(ttl_ms or config["SEAT_LOCK_TTL_MS"])
+    total = int(config["HOLD_MAX_SEATS_PER_USER"])
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id), index_key(), version_key(showtime_id),
-            seatcache.hash_key(showtime_id), seatcache.gen_key(showtime_id), seatcache.global_gen_key()]
+            seatcache.hash_key(showtime_id), seatcache.gen_key(showtime_id), seatcache.global_gen_key(),
+            deadline_key(showtime_id, uid), user_holds_key(uid)]
     keys += [hold_key(showtime_id, s) for s in labels]
-    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *labels]
+    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *_lifetime_args(), total, *labels]
     # The seat facts (exist, sellable, showtime scheduled and not started) are checked in the same
     # script against seatcache's copy of the database; a missing or outdated copy is reloaded first.
     result = _run_guarded("lock", keys, args, guard, client)
@@ -488,9 +584,14 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
         raise _seat_taken(showtime_id, list(result[1]), {"booked": list(result[1])})
     if result[0] == 0:
         raise _seat_taken(showtime_id, list(result[1]), {"held": list(result[1])})
+    if result[0] == -9:
+        raise _deadline_reached(showtime_id, list(result[1]), result[2])
     if result[0] == -1:
         raise Conflict(f"You can hold at most {maximum} seats of a showtime (you hold {result[1]}).",
                        code="seat_limit_exceeded", details={"max": maximum, "held": int(result[1])})
+    if result[0] == -10:
+        raise Conflict(f"You can hold at most {total} seats across all showtimes (you hold {result[1]}).",
+                       code="hold_limit_exceeded", details={"max": total, "held": int(result[1])})
     log.debug("seats held showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(labels))
     return HoldResult(showtime_id, labels, _iso(result[1]), _my_holds(result[4]), int(result[3]))
 
@@ -510,7 +611,7 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
         raise ValueError(f"unknown event type {event!r}")
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
-    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id)]
+    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id), user_holds_key(uid)]
     keys += [hold_key(showtime_id, s) for s in labels]
     result = _run_guarded("release", keys, [uid, showtime_id, events_channel(), event, *labels], guard, client)
     if result[0] == 0:
@@ -544,22 +645,27 @@ def _count_renewal(showtime_id: int, uid: str, ttl: int, client: redis.Redis | N
 
 def extend(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_ms: int | None = None,
            limit_renewals: bool = False, client: redis.Redis | None = None) -> HoldResult:
-    """Renew the caller's holds on the named seats to at least a full TTL from now (all of them or none);
-    a hold that already runs longer (an order's payment window) is never shortened.
+    """Renew the caller's holds on the named seats to at least a full TTL from now (all of them or none),
+    but never past a seat's deadline (the module docstring); a hold that already runs longer (an order's
+    payment window) is never shortened. `expires_at` tells how far it went.
 
     `limit_renewals` counts this renewal against HOLD_MAX_RENEWALS (the public route does; an order
     covering its payment window does not). Raises Forbidden `not_holder` for seats held by someone
     else, Conflict `hold_expired` for seats held by nobody (details.seat_ids names them either way),
-    Conflict `renewal_limit_reached`, NotFound / ValidationError `unknown_seats` when the showtime or a
-    seat does not exist (checked in the database only when the extension fails).
+    Conflict `renewal_limit_reached`, Conflict `hold_deadline_reached`, NotFound / ValidationError
+    `unknown_seats` when the showtime or a seat does not exist (checked in the database only when the
+    extension fails).
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
     ttl = int(ttl_ms or current_app.config["SEAT_LOCK_TTL_MS"])
     if limit_renewals:
         _count_renewal(showtime_id, uid, ttl, client)
-    keys = [user_key(showtime_id, uid), expiry_key(showtime_id)] + [hold_key(showtime_id, s) for s in labels]
-    result = _run("extend", keys, [uid, ttl, *labels], client)
+    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), deadline_key(showtime_id, uid), user_holds_key(uid)]
+    keys += [hold_key(showtime_id, s) for s in labels]
+    result = _run("extend", keys, [uid, ttl, showtime_id, *_lifetime_args(), *labels], client)
+    if result[0] == -9:
+        raise _deadline_reached(showtime_id, list(result[1]), result[2])
     if result[0] == 0:
         others, missing = list(result[1]), list(result[2])
         if missing:

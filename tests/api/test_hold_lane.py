@@ -56,7 +56,8 @@ def _answer(response: Any) -> tuple[int, dict[str, str], str, Any]:
     data = response.get_data(as_text=True)
     headers = dict(response.headers)
     assert int(headers.pop("Content-Length")) == len(data.encode())
-    for pattern, replacement in ((r'("expires_at":\s*)"[^"]*"', r'\1"<t>"'), (r'("showtime_id":\s*)\d+', r'\1"<id>"'),
+    for pattern, replacement in ((r'("(?:expires_at|retry_at)":\s*)"[^"]*"', r'\1"<t>"'),
+                                 (r'("showtime_id":\s*)\d+', r'\1"<id>"'),
                                  (r"showtime \d+", "showtime <id>")):
         data = re.sub(pattern, replacement, data)
     return response.status_code, headers, data, json.loads(data)
@@ -124,6 +125,48 @@ def test_the_lane_answers_as_the_views_do(app, entry):
                      "showtime_not_found", "seat_limit_exceeded", "token_revoked", "token_revoked",
                      "account_inactive", "account_inactive"]
     assert through_lane[6][3]["released"] == ["A1"]
+
+
+def _limits_scenario(wsgi: Any, app: Flask, entry: Entry) -> tuple[list[tuple[int, dict[str, str], Any]], int]:
+    """The refusals of a seat's hold deadline and of the cross-showtime cap (HOLD_MAX_LIFETIME_S = 1 and
+    HOLD_MAX_SEATS_PER_USER = 11, set by the caller), through wsgi."""
+    import time
+
+    with app.app_context():
+        first, second = make_showtime(), make_showtime()
+        user = make_user()
+        headers, ids = auth_headers(user), (first.id, second.id)
+        db.session.commit()
+    assert Client(app).post(f"/api/showtimes/{ids[0]}/redis-unlock-seats", json={"seat_ids": ["L18"]},
+                            headers=headers).status_code == 200  # the lane knows the token from here
+    client = Client(wsgi)
+    before = len(entry.passed)
+
+    def post(action: str, seats: list[str], which: int = 0) -> Any:
+        return client.post(f"/api/showtimes/{ids[which]}/redis-{action}-seats", json={"seat_ids": seats},
+                           headers=headers)
+
+    answers = [post("lock", ["A1"]),                             # 200, until the deadline 1 s away
+               post("lock", [f"B{n}" for n in range(1, 11)], 1),  # 200: eleven seats in two showtimes
+               post("lock", ["A2"])]                             # 409 hold_limit_exceeded
+    time.sleep(1.1)
+    answers += [post("lock", ["A1", "A3"]),                      # 409 hold_deadline_reached (A1)
+                post("unlock", ["A1"]),                          # 200, nothing to release
+                post("lock", ["A3"])]                            # 200: the lapsed holds no longer count
+    return [_answer(a) for a in answers], len(entry.passed) - before
+
+
+def test_the_lane_refuses_past_deadlines_and_caps_as_the_views_do(app, entry, monkeypatch):
+    monkeypatch.setitem(app.config, "HOLD_MAX_LIFETIME_S", 1)
+    monkeypatch.setitem(app.config, "HOLD_MAX_SEATS_PER_USER", 11)
+    through_lane, passed = _limits_scenario(entry.lane, app, entry)
+    assert passed == 0
+    through_views, _ = _limits_scenario(entry.views, app, entry)
+    assert through_lane == through_views
+    assert [status for status, _, _, _ in through_lane] == [200, 200, 409, 409, 200, 200]
+    assert [body["error"]["code"] for _, _, _, body in through_lane if "error" in body] == [
+        "hold_limit_exceeded", "hold_deadline_reached"]
+    assert through_lane[3][3]["error"]["details"]["seat_ids"] == ["A1"]
 
 
 def test_the_lane_counts_its_requests_like_the_views(app, entry):

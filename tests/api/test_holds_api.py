@@ -344,3 +344,71 @@ def test_lock_and_unlock_answer_the_same_through_the_schema_path(client, setup, 
     assert exchange() == fast == (200, "application/json", {"showtime_id": setup["id"], "seat_ids": ["F1", "F2"],
                                                           "ttl_ms": 180000}, 200,
                                   {"showtime_id": setup["id"], "seat_ids": ["F2", "F3"], "released": ["F2"]})
+
+
+def _hold_expiry(client, setup, seat):
+    [seat_lock] = client.get(url(setup, "redis-inspect-locks") + f"?seat_ids={seat}",
+                             headers=setup["alice"]).get_json()["seats"]
+    return datetime.fromisoformat(seat_lock["expires_at"]) if seat_lock["held"] else None
+
+
+def test_create_order_again_never_stretches_a_hold_past_its_deadline(client, setup, app, monkeypatch):
+    """A created order stretches the holds over its payment window, and its expiry once let the buyer
+    create another: each step renewed the seats, for ever. The seat's deadline caps every one of them."""
+    import sqlalchemy as sa
+
+    from app.models import Order
+    from app.services import orders
+
+    monkeypatch.setitem(app.config, "HOLD_MAX_LIFETIME_S", 30)
+    order = {"json": {"showtime_id": setup["id"], "seat_ids": ["G1", "G2"]}, "headers": setup["alice"]}
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["G1", "G2"]},
+                       headers=setup["alice"]).status_code == 200
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=30)
+    first = client.post("/api/payments/create-order", **order)
+    assert first.status_code == 201, first.get_json()
+    assert _hold_expiry(client, setup, "G1") <= deadline
+    assert client.post("/api/payments/create-order", **order).get_json()["order_id"] == first.get_json()["order_id"]
+    assert _hold_expiry(client, setup, "G2") <= deadline  # the open order returned again: still capped
+    # the order's payment window passes (the beat task expires it) while the holds are still there
+    db.session.execute(sa.update(Order).where(Order.public_id == first.get_json()["order_id"])
+                       .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    assert orders.expire_stale_orders() == 1
+    db.session.commit()
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["G1", "G2"]},
+                       headers=setup["alice"]).status_code == 200
+    second = client.post("/api/payments/create-order", **order)
+    assert second.status_code == 201 and second.get_json()["order_id"] != first.get_json()["order_id"]
+    assert _hold_expiry(client, setup, "G1") <= deadline and _hold_expiry(client, setup, "G2") <= deadline
+
+
+def test_the_deadline_and_the_cross_showtime_cap_answer_409_with_stable_codes(client, setup, app, monkeypatch):
+    import time
+
+    monkeypatch.setitem(app.config, "HOLD_MAX_LIFETIME_S", 1)
+    monkeypatch.setitem(app.config, "HOLD_MAX_SEATS_PER_USER", 11)
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["K1"]},
+                       headers=setup["alice"]).status_code == 200
+    time.sleep(1.1)
+    refused = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["K1"]}, headers=setup["alice"])
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "hold_deadline_reached" and error["details"]["seat_ids"] == ["K1"]
+    assert datetime.fromisoformat(error["details"]["retry_at"]) > datetime.now(timezone.utc)
+    assert client.post(url(setup, "redis-unlock-seats"), json={"seat_ids": ["K1"]},
+                       headers=setup["alice"]).get_json()["released"] == []
+
+    monkeypatch.setitem(app.config, "HOLD_MAX_LIFETIME_S", 900)
+    other = make_showtime()
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": [f"L{n}" for n in range(1, 11)]},
+                       headers=setup["alice"]).status_code == 200
+    capped = client.post(f"/api/showtimes/{other.id}/redis-lock-seats", json={"seat_ids": ["A1", "A2"]},
+                         headers=setup["alice"])
+    assert capped.status_code == 409
+    assert capped.get_json()["error"]["code"] == "hold_limit_exceeded"
+    assert capped.get_json()["error"]["details"] == {"max": 11, "held": 10}
+    assert client.post(f"/api/showtimes/{other.id}/redis-lock-seats", json={"seat_ids": ["A1"]},
+                       headers=setup["alice"]).status_code == 200
+    spec = client.get("/api/openapi.json").get_json()
+    lock_doc = spec["paths"]["/api/showtimes/{showtime_id}/redis-lock-seats"]["post"]["responses"]["409"]
+    assert "hold_deadline_reached" in lock_doc["description"] and "hold_limit_exceeded" in lock_doc["description"]

@@ -320,3 +320,91 @@ def test_release_as_booked_announces_seat_booked(showtime, redis_client):
     [event] = next_events(pubsub, 1)
     pubsub.close()
     assert event["type"] == "seat_booked" and event["seat_ids"] == ["A1", "A2"]
+
+
+# ---- hold deadlines and the cross-showtime cap ----------------------------------------------------
+
+@pytest.fixture()
+def short_life(app, monkeypatch):
+    """Holds may last 2 s from a seat's first lock, and the seat may be held again 1 s after that."""
+    monkeypatch.setitem(app.config, "HOLD_MAX_LIFETIME_S", 2)
+    monkeypatch.setitem(app.config, "HOLD_RELOCK_COOLDOWN_S", 1)
+    return timedelta(seconds=2)
+
+
+def test_relocking_and_renewing_never_pass_the_deadline(app, showtime, redis_client, short_life):
+    first = holds.lock(showtime.id, "1", ["A1"], ttl_ms=1_000)
+    deadline = datetime.now(timezone.utc) + short_life  # no earlier than the server's deadline
+    assert first.expires_at <= deadline
+    for _ in range(app.config["HOLD_MAX_RENEWALS"]):
+        renewed = holds.extend(showtime.id, "1", ["A1"], limit_renewals=True)  # a full 180 s TTL asked for
+        assert renewed.expires_at <= deadline
+        relocked = holds.lock(showtime.id, "1", ["A1"])  # re-locking renewed to a full TTL before
+        assert relocked.expires_at <= deadline and relocked.holds[0]["expires_at"] <= deadline
+        time.sleep(0.2)
+    stretched = holds.extend(showtime.id, "1", ["A1"], ttl_ms=600_000)  # what create_order asks for
+    assert stretched.expires_at <= deadline
+    assert redis_client.pttl(holds.hold_key(showtime.id, "A1")) <= 2_000
+    assert redis_client.zscore(holds.expiry_key(showtime.id), "A1|1") <= deadline.timestamp() * 1000
+    time.sleep(max(0.0, (deadline - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    assert holds.held_by(showtime.id, ["A1"]) == {}
+    with pytest.raises(Conflict) as err:
+        holds.lock(showtime.id, "1", ["A1", "A2"])
+    assert err.value.code == "hold_deadline_reached" and err.value.details["seat_ids"] == ["A1"]
+    retry_at = datetime.fromisoformat(err.value.details["retry_at"])
+    assert deadline < retry_at <= deadline + timedelta(seconds=1)
+    assert holds.held_by(showtime.id, ["A1", "A2"]) == {}  # all or nothing
+    holds.lock(showtime.id, "2", ["A1"])  # the cooldown is the former holder's only
+    holds.release(showtime.id, "2", ["A1"])
+    time.sleep(max(0.0, (retry_at - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    again = holds.lock(showtime.id, "1", ["A1"])  # after the cooldown, a fresh deadline
+    assert again.expires_at > deadline + timedelta(seconds=1)
+
+
+def test_release_and_relock_keep_the_deadline(app, showtime, redis_client, short_life):
+    holds.lock(showtime.id, "1", ["A1", "A2"])
+    deadline = datetime.now(timezone.utc) + short_life
+    assert holds.release(showtime.id, "1", ["A1", "A2"]) == ["A1", "A2"]
+    relocked = holds.lock(showtime.id, "1", ["A1"])
+    assert relocked.expires_at <= deadline
+    time.sleep(0.1)
+    other = holds.lock(showtime.id, "1", ["A3"])  # a seat never held before: its own deadline
+    assert other.expires_at > relocked.expires_at
+    holds.release(showtime.id, "1", ["A1"])
+    time.sleep(max(0.0, (deadline - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    with pytest.raises(Conflict) as err:
+        holds.lock(showtime.id, "1", ["A2"])  # released long before its deadline, still counted
+    assert err.value.code == "hold_deadline_reached"
+    holds.lock(showtime.id, "1", ["A4"])  # other seats stay open to the same buyer
+
+
+def test_a_user_holds_a_bounded_number_of_seats_across_showtimes(ctx, monkeypatch):
+    first, second, third = make_showtime(), make_showtime(), make_showtime()
+    monkeypatch.setitem(ctx.config, "HOLD_MAX_SEATS_PER_USER", 12)
+    holds.lock(first.id, "1", [f"A{n}" for n in range(1, 11)])
+    holds.lock(second.id, "1", ["B1"], ttl_ms=300)
+    holds.lock(second.id, "1", ["B2"])
+    with pytest.raises(Conflict) as err:
+        holds.lock(third.id, "1", ["C1", "C2"])
+    assert err.value.code == "hold_limit_exceeded" and err.value.details == {"max": 12, "held": 12}
+    assert holds.held_by(third.id) == {}  # all or nothing
+    holds.lock(second.id, "1", ["B2"])  # renewing a seat one holds adds none
+    holds.lock(third.id, "2", ["C1", "C2"])  # the cap is per user
+    holds.release(first.id, "1", ["A1"])
+    holds.lock(third.id, "1", ["C3"])
+    time.sleep(0.35)  # B1 lapses (not yet swept): it no longer counts
+    holds.lock(third.id, "1", ["C4"])
+    with pytest.raises(Conflict) as err:
+        holds.lock(third.id, "1", ["C5"])
+    assert err.value.code == "hold_limit_exceeded" and err.value.details["held"] == 12
+
+
+def test_deadline_and_cap_keys_expire(app, showtime, redis_client):
+    holds.lock(showtime.id, "1", ["A1"])
+    lifetime_ms = app.config["HOLD_MAX_LIFETIME_S"] * 1000
+    cooldown_ms = app.config["HOLD_RELOCK_COOLDOWN_S"] * 1000
+    assert 0 < redis_client.pttl(holds.deadline_key(showtime.id, "1")) <= lifetime_ms + cooldown_ms
+    assert 0 < redis_client.pttl(holds.user_holds_key("1")) <= app.config["SEAT_LOCK_TTL_MS"]
+    holds.release(showtime.id, "1", ["A1"])
+    assert redis_client.zcard(holds.user_holds_key("1")) == 0
+    assert redis_client.zscore(holds.deadline_key(showtime.id, "1"), "A1") is not None  # kept for the cooldown
