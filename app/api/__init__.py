@@ -73,6 +73,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (users, admin, waitlist):
         api.register_blueprint(module.blp)
+    from app.api.docs import assets_bp
+
+    app.register_blueprint(assets_bp)  # Swagger UI's own files, for /api/docs
     if app.config.get("PAYMENT_GATEWAY") == "dev" and not app.config.get("PRODUCTION"):
         from app.api import dev_payments  # the test gateway's checkout: no such route in production
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
+import swagger_ui_bundle
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, abort, send_from_directory
 from flask_smorest import Blueprint
 
 from app.schemas.common import ErrorBody
@@ -25,3 +29,20 @@ def error_responses(blp: Blueprint, described: Mapping[int, str]) -> Callable[[F
         return fn
 
     return decorate
+
+
+# Swagger UI is served from the pinned swagger-ui-bundle package on our own origin, never from a CDN: the
+# docs page runs on the origin where staff tokens live in localStorage, so no third party's script may run there.
+SWAGGER_UI_ASSETS = "/api/docs/assets/"
+_ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+assets_bp = FlaskBlueprint("api_docs_assets", __name__)
+
+
+@assets_bp.route(SWAGGER_UI_ASSETS + "<string:filename>")
+def swagger_ui_asset(filename: str) -> Response:
+    """One file of the pinned Swagger UI (scripts, styles, icons only; never a listing or a path)."""
+    if Path(filename).suffix not in _ASSET_TYPES or "/" in filename or filename.startswith("."):
+        abort(404)
+    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400,
+                               mimetype=_ASSET_TYPES[Path(filename).suffix])

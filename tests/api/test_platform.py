@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -52,3 +54,17 @@ def test_booked_seat_needs_a_booking(ctx):
                                                          ShowtimeSeat.label == "A1").values(state="booked"))
         db.session.flush()
     db.session.rollback()
+
+
+def test_api_docs_load_no_third_party_script(client):
+    """The docs page runs on the origin where staff tokens live: its Swagger UI comes from our own server."""
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(src.startswith("/api/docs/assets/") for src in sources), sources
+    for src in sources:
+        asset = client.get(src)
+        assert asset.status_code == 200 and len(asset.data) > 1000, src
+    assert client.get("/api/docs/assets/index.html").status_code == 404
+    assert client.get("/api/docs/assets/..%2fconfig.py").status_code == 404
