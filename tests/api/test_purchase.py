@@ -500,3 +500,28 @@ def test_extending_never_shortens_a_hold(sclient, sctx):
         assert result.expires_at > datetime.now(timezone.utc) + timedelta(seconds=500)
     [hold] = holds.inspect(showtime.id, ["G3"])
     assert hold.ttl_ms > 500_000
+
+
+def test_a_domain_error_in_the_webhook_worker_rolls_its_writes_back(sclient, sctx, monkeypatch):
+    """The worker records a refusal on the event, but nothing the failed attempt wrote before the error."""
+    from app.errors import Conflict
+    from app.services import orders
+
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["K1"])
+    order = create_order(sclient, buyer, showtime.id, ["K1"])
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+
+    def half_done(gateway_order_id, *args, **kwargs):
+        db.session.execute(sa.update(Order).values(state=OrderState.PAID))  # a write, then a refusal
+        raise Conflict("refused midway", code="order_state_conflict")
+
+    monkeypatch.setattr(orders, "confirm_payment", half_done)
+    body, headers = webhook_request("payment.captured", order["gateway_order_id"], paid["razorpay_payment_id"],
+                                    order["amount"], "evt_half")
+    assert sclient.post("/api/payments/webhook", data=body, headers=headers).status_code == 200
+    db.session.expire_all()
+    event = db.session.scalar(sa.select(WebhookEvent))
+    assert event.processed_at is not None and event.result == "rejected:order_state_conflict"
+    assert db.session.scalar(sa.select(Order.state)) == OrderState.CREATED
