@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Booking, Order, OrderState, Payment, Refund, RefundState, Role
 from app.services import refunds
 from app.services.payment_gateways import get_gateway
-from tests.conftest import make_test_app
 from tests.factories import auth_headers, make_showtime, make_user
-from tests.purchase_support import KEY_ID, KEY_SECRET, create_order, dev_pay, lock, sign_payment, verify
-from tests.services.test_gateways import FakeRazorpay
+from tests.purchase_support import create_order, dev_pay, lock, sign_payment, verify
 
 
 def booked(client, buyer, seats):
@@ -83,17 +80,6 @@ def _in_context(app, fn):
             fn()
         finally:
             db.session.remove()
-
-
-@pytest.fixture()
-def razorpay_shop(app, tmp_path):
-    with FakeRazorpay() as fake:
-        shop = make_test_app(PAYMENT_GATEWAY="razorpay", RAZORPAY_KEY_ID=KEY_ID, RAZORPAY_KEY_SECRET=KEY_SECRET,
-                             PAYMENTS_WEBHOOK_SECRET="whsec", RAZORPAY_API_BASE_URL=fake.url, TICKETS_DIR=tmp_path)
-        with shop.app_context():
-            yield shop, fake
-            db.session.remove()
-            db.engine.dispose()
 
 
 def razorpay_booking(client, fake, buyer, seat, amount=35_000):
