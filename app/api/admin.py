@@ -47,7 +47,18 @@ from app.schemas.admin import (
 )
 from app.schemas.catalogue import ShowtimeSchema, TheatreFilterArgs
 from app.schemas.payments import BookingSchema, CheckinArgs, RefundAdminPage, RefundAdminSchema, RefundFilterArgs
-from app.services import catalogue, orders, promos, refunds, reports, staff, tickets
+from app.services import (
+    accounts_admin,
+    audit,
+    bookings,
+    catalogue,
+    catalogue_admin,
+    paging,
+    promos,
+    refunds,
+    reports,
+    tickets,
+)
 from app.services.layouts import default_layout
 from app.services.uow import transaction
 
@@ -72,7 +83,7 @@ def _staff(superadmin: bool = False, **described: str):  # type: ignore[no-untyp
 
 
 def _page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
-    return catalogue.page_body(items, total, args["page"], args["per_page"])
+    return paging.page_body(items, total, args["page"], args["per_page"])
 
 
 # ---------------------------------------------------------------- movies
@@ -84,7 +95,7 @@ def _page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, MovieAdminPage)
 def list_movies(args: dict[str, Any]) -> dict[str, Any]:
     """All movies, inactive ones included."""
-    items, total = staff.list_movies(args["page"], args["per_page"], q=args.get("q"))
+    items, total = catalogue_admin.list_movies(args["page"], args["per_page"], q=args.get("q"))
     return _page(items, total, args)
 
 
@@ -95,7 +106,7 @@ def list_movies(args: dict[str, Any]) -> dict[str, Any]:
 def create_movie(body: dict[str, Any]) -> Any:
     """Add a movie."""
     with transaction():
-        return staff.create_movie(current_staff(), body)
+        return catalogue_admin.create_movie(current_staff(), body)
 
 
 @blp.route("/movies/<int:movie_id>", methods=["PATCH"])
@@ -105,7 +116,7 @@ def create_movie(body: dict[str, Any]) -> Any:
 def update_movie(body: dict[str, Any], movie_id: int) -> Any:
     """Change a movie's details (or bring it back with `is_active: true`)."""
     with transaction():
-        return staff.update_movie(current_staff(), movie_id, body)
+        return catalogue_admin.update_movie(current_staff(), movie_id, body)
 
 
 @blp.route("/movies/<int:movie_id>", methods=["DELETE"])
@@ -114,7 +125,7 @@ def update_movie(body: dict[str, Any], movie_id: int) -> Any:
 def deactivate_movie(movie_id: int) -> Any:
     """Take a movie out of the catalogue (kept, with its showtimes and bookings, as inactive)."""
     with transaction():
-        return staff.deactivate_movie(current_staff(), movie_id)
+        return catalogue_admin.deactivate_movie(current_staff(), movie_id)
 
 
 # ---------------------------------------------------------------- theatres and screens
@@ -137,7 +148,7 @@ def list_theatres(args: dict[str, Any]) -> dict[str, Any]:
 def create_theatre(body: dict[str, Any]) -> Any:
     """Add a theatre."""
     with transaction():
-        return staff.create_theatre(current_staff(), body)
+        return catalogue_admin.create_theatre(current_staff(), body)
 
 
 @blp.route("/theatres/<int:theatre_id>", methods=["PATCH"])
@@ -147,7 +158,7 @@ def create_theatre(body: dict[str, Any]) -> Any:
 def update_theatre(body: dict[str, Any], theatre_id: int) -> Any:
     """Change a theatre's name, city or address."""
     with transaction():
-        return staff.update_theatre(current_staff(), theatre_id, body)
+        return catalogue_admin.update_theatre(current_staff(), theatre_id, body)
 
 
 @blp.route("/theatres/<int:theatre_id>/screens", methods=["POST"])
@@ -157,7 +168,8 @@ def update_theatre(body: dict[str, Any], theatre_id: int) -> Any:
 def create_screen(body: dict[str, Any], theatre_id: int) -> Any:
     """Add a screen; its layout is validated (the default layout when none is given)."""
     with transaction():
-        return staff.create_screen(current_staff(), theatre_id, body["name"], body.get("layout") or default_layout())
+        return catalogue_admin.create_screen(current_staff(), theatre_id, body["name"],
+                                             body.get("layout") or default_layout())
 
 
 @blp.route("/screens/<int:screen_id>", methods=["PATCH"])
@@ -167,7 +179,7 @@ def create_screen(body: dict[str, Any], theatre_id: int) -> Any:
 def update_screen(body: dict[str, Any], screen_id: int) -> Any:
     """Rename a screen or change its layout (showtimes already scheduled keep their seats)."""
     with transaction():
-        return staff.update_screen(current_staff(), screen_id, body)
+        return catalogue_admin.update_screen(current_staff(), screen_id, body)
 
 
 # ---------------------------------------------------------------- showtimes
@@ -181,8 +193,8 @@ def update_screen(body: dict[str, Any], screen_id: int) -> Any:
 def create_showtime(body: dict[str, Any]) -> Any:
     """Schedule a showtime; its seats are created from the screen's layout (prices override by section)."""
     with transaction():
-        showtime = staff.create_showtime(current_staff(), body["movie_id"], body["screen_id"], body["starts_at"],
-                                         body.get("prices"))
+        showtime = catalogue_admin.create_showtime(current_staff(), body["movie_id"], body["screen_id"],
+                                                   body["starts_at"], body.get("prices"))
     return catalogue.get_showtime(showtime.id)
 
 
@@ -194,7 +206,7 @@ def create_showtime(body: dict[str, Any]) -> Any:
 def update_showtime(body: dict[str, Any], showtime_id: int) -> Any:
     """Move a showtime (only while nothing is sold) or change the prices of the seats still for sale."""
     with transaction():
-        staff.update_showtime(current_staff(), showtime_id, body.get("starts_at"), body.get("prices"))
+        catalogue_admin.update_showtime(current_staff(), showtime_id, body.get("starts_at"), body.get("prices"))
     return catalogue.get_showtime(showtime_id)
 
 
@@ -204,7 +216,7 @@ def update_showtime(body: dict[str, Any], showtime_id: int) -> Any:
 def cancel_showtime(showtime_id: int) -> dict[str, Any]:
     """Cancel a showtime; its bookings are cancelled and refunded in full, its unpaid orders expire."""
     with transaction():
-        _showtime, outcome = staff.cancel_showtime(current_staff(), showtime_id)
+        _showtime, outcome = catalogue_admin.cancel_showtime(current_staff(), showtime_id)
     return {"showtime": catalogue.get_showtime(showtime_id), **outcome}
 
 
@@ -217,8 +229,8 @@ def checkin(body: dict[str, Any]) -> Any:
     """Validate a scanned ticket QR code and admit its booking, once."""
     reference = tickets.verify_checkin_payload(body["payload"])
     with transaction():
-        booking = orders.check_in(reference)
-        staff.audit(current_staff(), "booking.checkin", "booking", booking.id, {"reference": reference})
+        booking = bookings.check_in(reference)
+        audit.audit(current_staff(), "booking.checkin", "booking", booking.id, {"reference": reference})
     return booking
 
 
@@ -227,7 +239,7 @@ def checkin(body: dict[str, Any]) -> Any:
 @blp.response(200, SalesSchema)
 def showtime_sales(showtime_id: int) -> dict[str, Any]:
     """Seats by state and section, bookings and revenue of one showtime."""
-    return staff.sales(showtime_id)
+    return reports.showtime_sales(showtime_id)
 
 
 # ---------------------------------------------------------------- bookings, users, audit
@@ -239,7 +251,7 @@ def showtime_sales(showtime_id: int) -> dict[str, Any]:
 @blp.response(200, BookingAdminPage)
 def list_bookings(args: dict[str, Any]) -> dict[str, Any]:
     """Bookings, newest first, by showtime, user or state."""
-    items, total = staff.list_bookings(args["page"], args["per_page"], showtime_id=args.get("showtime_id"),
+    items, total = bookings.list_bookings(args["page"], args["per_page"], showtime_id=args.get("showtime_id"),
                                        user_id=args.get("user_id"), state=args.get("state"))
     return _page(items, total, args)
 
@@ -262,7 +274,7 @@ def retry_refund(refund_id: int) -> dict[str, Any]:
     """Ask the gateway again for a refund it refused (after fixing the cause with the gateway)."""
     with transaction():
         refunds.retry_failed(refund_id)
-        staff.audit(current_staff(), "refund.retry", "refund", refund_id, {"state": ["failed", "pending"]})
+        audit.audit(current_staff(), "refund.retry", "refund", refund_id, {"state": ["failed", "pending"]})
     items, _ = refunds.list_refunds(None, 1, 1, refund_id=refund_id)
     return items[0]
 
@@ -273,7 +285,7 @@ def retry_refund(refund_id: int) -> dict[str, Any]:
 @blp.response(200, UserPage)
 def list_users(args: dict[str, Any]) -> dict[str, Any]:
     """Users, by email/name search and role."""
-    items, total = staff.list_users(args["page"], args["per_page"], q=args.get("q"), role=args.get("role"))
+    items, total = accounts_admin.list_users(args["page"], args["per_page"], q=args.get("q"), role=args.get("role"))
     return _page(items, total, args)
 
 
@@ -285,7 +297,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 def set_role(body: dict[str, Any], user_id: int) -> Any:
     """Superadmins only: promote a user to admin or demote an admin to user (effective at once)."""
     with transaction():
-        return staff.set_role(current_staff(), user_id, body["role"])
+        return accounts_admin.set_role(current_staff(), user_id, body["role"])
 
 
 @blp.route("/users/<int:user_id>/active", methods=["PUT"])
@@ -297,7 +309,7 @@ def set_active(body: dict[str, Any], user_id: int) -> Any:
     """Suspend (`{"active": false}`) or restore an account, effective at once: a suspended user's tokens
     get 401 on every route. Admins manage plain users; superadmins also manage admins."""
     with transaction():
-        return staff.set_active(current_staff(), user_id, body["active"])
+        return accounts_admin.set_active(current_staff(), user_id, body["active"])
 
 
 @blp.route("/audit")
@@ -306,7 +318,7 @@ def set_active(body: dict[str, Any], user_id: int) -> Any:
 @blp.response(200, AuditPage)
 def list_audit(args: dict[str, Any]) -> dict[str, Any]:
     """The staff audit trail, newest first: who changed what, and when."""
-    items, total = staff.list_audit(args["page"], args["per_page"], entity=args.get("entity"),
+    items, total = audit.list_audit(args["page"], args["per_page"], entity=args.get("entity"),
                                     actor_id=args.get("actor_id"))
     return _page(items, total, args)
 

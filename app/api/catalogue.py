@@ -19,7 +19,7 @@ from app.schemas.catalogue import (
     TheatrePage,
 )
 from app.schemas.common import ErrorBody
-from app.services import catalogue
+from app.services import catalogue, paging
 from app.services.seatmap import live_seat_map
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Movies, theatres, showtimes, seat maps")
@@ -31,7 +31,7 @@ blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Movies, t
 def list_movies(args: dict[str, Any]) -> dict[str, Any]:
     """List movies, filtered by title search, genre, language, city and date."""
     items, total = catalogue.list_movies(**args)
-    return catalogue.page_body(items, total, args["page"], args["per_page"])
+    return paging.page_body(items, total, args["page"], args["per_page"])
 
 
 @blp.route("/movies/<int:movie_id>")
@@ -50,7 +50,7 @@ def movie_showtimes(args: dict[str, Any], movie_id: int) -> dict[str, Any]:
     """Upcoming showtimes of a movie, soonest first, optionally in one city or on one day."""
     items, total = catalogue.list_movie_showtimes(movie_id, city=args.get("city"), day=args.get("date"),
                                                   page=args["page"], per_page=args["per_page"])
-    return catalogue.page_body(items, total, args["page"], args["per_page"])
+    return paging.page_body(items, total, args["page"], args["per_page"])
 
 
 @blp.route("/theatres")
@@ -59,7 +59,7 @@ def movie_showtimes(args: dict[str, Any], movie_id: int) -> dict[str, Any]:
 def list_theatres(args: dict[str, Any]) -> dict[str, Any]:
     """List theatres with their screens, optionally in one city."""
     items, total = catalogue.list_theatres(**args)
-    return catalogue.page_body(items, total, args["page"], args["per_page"])
+    return paging.page_body(items, total, args["page"], args["per_page"])
 
 
 @blp.route("/showtimes/<int:showtime_id>")

@@ -28,7 +28,7 @@ from app.schemas.payments import (
     VerifyResult,
     WebhookAck,
 )
-from app.services import orders, tasks, tickets, webhooks
+from app.services import bookings, orders, paging, tasks, tickets, webhooks
 from app.services.payment_gateways import gateway_status
 from app.services.uow import transaction
 
@@ -145,7 +145,7 @@ def _webhook_refusal(exc: AppError | HTTPException) -> str:
 @blp.alt_response(404, schema=ErrorBody, description="booking_not_found (also for other users' bookings)")
 def get_booking(booking_id: int) -> Any:
     """One of the caller's bookings (staff see every booking)."""
-    return orders.get_booking_for(current_user_id(), booking_id, staff=caller_is_staff())
+    return bookings.get_booking_for(current_user_id(), booking_id, staff=caller_is_staff())
 
 
 @blp.route("/payments/bookings/<int:booking_id>/ticket.pdf")
@@ -155,7 +155,7 @@ def get_booking(booking_id: int) -> Any:
 @blp.alt_response(404, schema=ErrorBody, description="booking_not_found (also for other users' bookings)")
 def ticket_pdf(booking_id: int) -> Response:
     """Download the ticket; only its owner or staff can."""
-    booking = orders.get_booking_for(current_user_id(), booking_id, staff=caller_is_staff())
+    booking = bookings.get_booking_for(current_user_id(), booking_id, staff=caller_is_staff())
     if booking.state.value == "cancelled":
         raise NotFound("This booking was cancelled; it has no ticket.", code="booking_not_found")
     path = tickets.ticket_file(booking)
@@ -181,7 +181,7 @@ def ticket_pdf(booking_id: int) -> Response:
 def cancel_booking(booking_id: int) -> dict[str, Any]:
     """Cancel one's booking before the show; the refund follows CANCELLATION_POLICY."""
     with transaction():
-        booking, refund = orders.cancel_booking(current_user_id(), booking_id)
+        booking, refund = bookings.cancel_booking(current_user_id(), booking_id)
     # committed rows are expired, so these read what the refund task has recorded since
     return {"booking": booking, "refund_amount": refund.amount if refund else 0,
             "refund_state": refund.state.value if refund else None}
@@ -193,5 +193,5 @@ def cancel_booking(booking_id: int) -> dict[str, Any]:
 @blp.response(200, BookingPage)
 def my_bookings(args: dict[str, Any]) -> dict[str, Any]:
     """The caller's bookings, newest first."""
-    items, total = orders.user_bookings(current_user_id(), args["page"], args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    items, total = bookings.user_bookings(current_user_id(), args["page"], args["per_page"])
+    return paging.page_body(items, total, args["page"], args["per_page"])

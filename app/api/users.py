@@ -26,7 +26,7 @@ from app.schemas.accounts import (
     UserSchema,
     VerifyOtpSchema,
 )
-from app.services import auth, otp, staff
+from app.services import accounts_admin, auth, otp, paging
 from app.services.uow import transaction
 
 
@@ -191,5 +191,5 @@ def me() -> Any:
          e403="staff_only", e422="validation_error")
 def list_users(args: dict[str, Any]) -> dict[str, Any]:
     """Users, for staff only: the same list as GET /api/admin/users (the accounts issue names this path)."""
-    items, total = staff.list_users(args["page"], args["per_page"], q=args.get("q"), role=args.get("role"))
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    items, total = accounts_admin.list_users(args["page"], args["per_page"], q=args.get("q"), role=args.get("role"))
+    return paging.page_body(items, total, args["page"], args["per_page"])

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from app.api.docs import error_responses
 from app.schemas.waitlist import WaitlistArgs, WaitlistEntrySchema, WaitlistJoinSchema, WaitlistPage
-from app.services import waitlist
+from app.services import paging, waitlist
 from app.services.uow import transaction
 
 blp = Blueprint("waitlist", __name__, url_prefix="/api", description="Waiting lists of sold-out showtimes")
@@ -56,4 +56,4 @@ def leave_waitlist(showtime_id: int) -> None:
 def my_waitlist(args: dict[str, Any]) -> dict[str, Any]:
     """The caller's waiting-list entries, newest first."""
     items, total = waitlist.my_entries(_user_id(), args["page"], args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return paging.page_body(items, total, args["page"], args["per_page"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Movie, Screen, SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, Theatre
+from app.services import paging
 from app.services.layouts import seats_of
 
 
@@ -58,11 +58,7 @@ def list_movies(*, page: int, per_page: int, q: str | None = None, genre: str | 
         stmt = stmt.where(
             sa.exists().where(Showtime.movie_id == Movie.id, *_showtime_filter(city, date))
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = db.session.scalars(
-        stmt.order_by(Movie.title, Movie.id).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return list(items), total
+    return paging.paged(stmt, (Movie.title, Movie.id), page, per_page)
 
 
 def get_movie(movie_id: int) -> Movie:
@@ -80,25 +76,17 @@ def list_movie_showtimes(movie_id: int, *, page: int = 1, per_page: int = 100, c
     clauses = _showtime_filter(city, day)
     if upcoming_only:
         clauses.append(Showtime.starts_at > datetime.now(timezone.utc))
-    stmt = sa.select(Showtime).where(Showtime.movie_id == movie_id, *clauses)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = db.session.scalars(
-        stmt.options(joinedload(Showtime.screen).joinedload(Screen.theatre), joinedload(Showtime.movie))
-        .order_by(Showtime.starts_at, Showtime.id).limit(per_page).offset((page - 1) * per_page)
-    ).unique()
-    return list(items), total
+    stmt = (sa.select(Showtime).where(Showtime.movie_id == movie_id, *clauses)
+            .options(joinedload(Showtime.screen).joinedload(Screen.theatre), joinedload(Showtime.movie)))
+    return paging.paged(stmt, (Showtime.starts_at, Showtime.id), page, per_page, unique=True)
 
 
 def list_theatres(*, page: int, per_page: int, city: str | None = None) -> tuple[list[Theatre], int]:
     stmt = sa.select(Theatre)
     if city:
         stmt = stmt.where(sa.func.lower(Theatre.city) == city.strip().lower())
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = db.session.scalars(
-        stmt.options(joinedload(Theatre.screens)).order_by(Theatre.city, Theatre.name, Theatre.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    ).unique().all()
-    return list(items), total
+    return paging.paged(stmt.options(joinedload(Theatre.screens)), (Theatre.city, Theatre.name, Theatre.id),
+                        page, per_page, unique=True)
 
 
 def get_showtime(showtime_id: int) -> Showtime:
@@ -156,10 +144,6 @@ def showtime_seats(showtime_id: int) -> list[ShowtimeSeat]:
         sa.select(ShowtimeSeat).where(ShowtimeSeat.showtime_id == showtime_id)
         .order_by(ShowtimeSeat.row, ShowtimeSeat.number)
     ))
-
-
-def page_body(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
 def sellable_showtime(showtime_id: int) -> Showtime:

@@ -31,6 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Booking, Order, OrderState, PromoCode, PromoKind, User
+from app.services import paging
+from app.services.audit import apply_changes, audit
 
 log = logging.getLogger(__name__)
 
@@ -183,9 +185,7 @@ def list_promos(page: int, per_page: int, q: str | None = None, active: bool | N
         stmt = stmt.where(PromoCode.code.contains(normalize_code(q), autoescape=True))
     if active is not None:
         stmt = stmt.where(PromoCode.is_active.is_(active))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = list(db.session.scalars(stmt.order_by(PromoCode.created_at.desc(), PromoCode.id.desc())
-                                    .limit(per_page).offset((page - 1) * per_page)))
+    items, total = paging.paged(stmt, (PromoCode.created_at.desc(), PromoCode.id.desc()), page, per_page)
     _attach_counts(items)
     return items, total
 
@@ -218,8 +218,6 @@ def _check_rules(promo: PromoCode) -> None:
 
 def create_promo(actor: User, data: dict[str, Any]) -> PromoCode:
     """Add a code. Raises ValidationError (rules across fields), Conflict `promo_code_taken`."""
-    from app.services.staff import audit
-
     values = {**data, "code": normalize_code(data["code"])}
     if not CODE_PATTERN.match(values["code"]):
         raise ValidationError("Codes are 3-32 letters, digits, '-' or '_'.",
@@ -242,10 +240,8 @@ def create_promo(actor: User, data: dict[str, Any]) -> PromoCode:
 
 def update_promo(actor: User, promo_id: int, data: dict[str, Any]) -> PromoCode:
     """Change a code's terms (the code itself stays: orders name it). Raises NotFound, ValidationError."""
-    from app.services.staff import _apply, audit
-
     promo = _promo(promo_id)
-    changes = _apply(promo, {**data, **({"kind": PromoKind(data["kind"])} if "kind" in data else {})})
+    changes = apply_changes(promo, {**data, **({"kind": PromoKind(data["kind"])} if "kind" in data else {})})
     _check_rules(promo)
     if changes:
         db.session.flush()
@@ -256,8 +252,6 @@ def update_promo(actor: User, promo_id: int, data: dict[str, Any]) -> PromoCode:
 
 def deactivate_promo(actor: User, promo_id: int) -> PromoCode:
     """Stop a code being used (orders already made keep their discount). Raises NotFound."""
-    from app.services.staff import audit
-
     promo = _promo(promo_id)
     if promo.is_active:
         promo.is_active = False

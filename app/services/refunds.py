@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from app.errors import Conflict, NotFound, PaymentError
 from app.extensions import db
 from app.models import Order, OrderState, Payment, PaymentState, Refund, RefundState
-from app.services import order_states, tasks
+from app.services import order_states, paging, tasks
 from app.services.locking import lock_timeout
 from app.services.payment_gateways import GatewayRefund, get_gateway
 
@@ -197,8 +197,7 @@ def list_refunds(state: RefundState | None, page: int, per_page: int, refund_id:
         stmt = stmt.where(Refund.state == state)
     if refund_id is not None:
         stmt = stmt.where(Refund.id == refund_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.execute(stmt.order_by(Refund.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    rows, total = paging.paged(stmt, (Refund.id.desc(),), page, per_page, rows=True)
     return [{"id": refund.id, "state": refund.state.value, "amount": refund.amount, "reason": refund.reason,
              "attempts": refund.attempts, "requested_at": refund.requested_at, "last_error": refund.last_error,
              "gateway_refund_id": refund.gateway_refund_id, "created_at": refund.created_at,

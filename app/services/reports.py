@@ -19,6 +19,7 @@ from app.errors import ValidationError
 from app.extensions import db, get_redis
 from app.models import (
     Booking,
+    BookingState,
     Movie,
     Payment,
     Refund,
@@ -29,6 +30,7 @@ from app.models import (
     ShowtimeSeat,
     Theatre,
 )
+from app.services import catalogue, paging
 
 MAX_RANGE_DAYS = 366
 CURRENCY = "INR"
@@ -119,8 +121,7 @@ def sales(date_from: date | None, date_to: date | None, group_by: str, page: int
     else:
         keys, order = (rows.c.theatre_id, rows.c.theatre_name), (rows.c.theatre_name, rows.c.theatre_id)
     grouped = sa.select(*keys, *measures).group_by(*keys)
-    total_groups = db.session.scalar(sa.select(sa.func.count()).select_from(grouped.subquery())) or 0
-    page_rows = db.session.execute(grouped.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    page_rows, total_groups = paging.paged(grouped, order, page, per_page, rows=True)
     totals = db.session.execute(sa.select(*measures)).one()
 
     def figures(row: Any) -> dict[str, Any]:
@@ -159,12 +160,11 @@ def occupancy(date_from: date | None, date_to: date | None, page: int, per_page:
             .outerjoin(counts, counts.c.showtime_id == Showtime.id)
             .where(Showtime.starts_at >= start, Showtime.starts_at < end))
     stmt = _of_movie_and_theatre(stmt, movie_id, theatre_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    total = paging.count(stmt)
     listed = stmt.subquery()
     summary = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(listed.c.capacity), 0),
                                            sa.func.coalesce(sa.func.sum(listed.c.sold), 0))).one()
-    rows = db.session.execute(stmt.order_by(Showtime.starts_at, Showtime.id)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.execute(paging.window(stmt.order_by(Showtime.starts_at, Showtime.id), page, per_page)).all()
     held = _held_now([row.id for row in rows]) if include_held else {}
     items = [{
         "showtime_id": row.id, "starts_at": row.starts_at, "status": row.status.value,
@@ -197,3 +197,32 @@ def _held_now(showtime_ids: list[int]) -> dict[int, int]:
     for showtime_id in showtime_ids:
         pipe.zcount(holds.expiry_key(showtime_id), f"({now_ms}", "+inf")
     return {sid: int(n) for sid, n in zip(showtime_ids, pipe.execute(), strict=True)}
+
+
+def showtime_sales(showtime_id: int) -> dict[str, Any]:
+    """Seats by state and section, confirmed bookings and revenue (paise) of one showtime. Raises NotFound."""
+    showtime = catalogue.get_showtime(showtime_id)
+    seat_rows = db.session.execute(
+        sa.select(ShowtimeSeat.section, ShowtimeSeat.state, sa.func.count(), sa.func.coalesce(
+            sa.func.sum(ShowtimeSeat.price), 0))
+        .where(ShowtimeSeat.showtime_id == showtime_id).group_by(ShowtimeSeat.section, ShowtimeSeat.state)
+    ).all()
+    seats = {state.value: 0 for state in SeatState}
+    sections: dict[str, dict[str, int]] = {}
+    for section, state, count, _ in seat_rows:
+        seats[state.value] += count
+        entry = sections.setdefault(section, {s.value: 0 for s in SeatState})
+        entry[state.value] += count
+    bookings, revenue = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Booking.amount), 0))
+        .where(Booking.showtime_id == showtime_id, Booking.state == BookingState.CONFIRMED)
+    ).one()
+    cancelled = db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
+        Booking.showtime_id == showtime_id, Booking.state == BookingState.CANCELLED)) or 0
+    return {
+        "showtime_id": showtime.id, "status": showtime.status.value, "starts_at": showtime.starts_at,
+        "seats_total": sum(seats.values()), "seats": seats,
+        "sections": [{"name": name, **counts} for name, counts in sorted(sections.items())],
+        "bookings_confirmed": bookings, "bookings_cancelled": cancelled,
+        "revenue": {"amount": int(revenue), "currency": "INR"},
+    }

@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 from app.errors import NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.models import SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, User, WaitlistEntry
+from app.services import paging
 from app.services.catalogue import sellable_showtime
 from app.services.uow import after_commit
 
@@ -81,14 +82,9 @@ def leave(user_id: int, showtime_id: int) -> None:
 
 
 def my_entries(user_id: int, page: int, per_page: int) -> tuple[list[WaitlistEntry], int]:
-    stmt = sa.select(WaitlistEntry).where(WaitlistEntry.user_id == user_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = db.session.scalars(
-        stmt.options(joinedload(WaitlistEntry.showtime).joinedload(Showtime.movie))
-        .order_by(WaitlistEntry.created_at.desc(), WaitlistEntry.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    )
-    return list(items), total
+    stmt = (sa.select(WaitlistEntry).where(WaitlistEntry.user_id == user_id)
+            .options(joinedload(WaitlistEntry.showtime).joinedload(Showtime.movie)))
+    return paging.paged(stmt, (WaitlistEntry.created_at.desc(), WaitlistEntry.id.desc()), page, per_page)
 
 
 def seats_freed(showtime_id: int) -> None:

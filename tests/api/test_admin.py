@@ -269,7 +269,7 @@ def test_users_list_and_role_management(client, ctx):
 
 def test_staff_write_and_audit_commit_together(client, ctx, monkeypatch):
     """If the audit row cannot be written, the change it describes is rolled back too."""
-    from app.services import staff
+    from app.services import catalogue_admin as staff
 
     admin = make_user(role=Role.ADMIN)
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields
 
 from app.extensions import db
-from app.models import PromoCode, PromoKind, Role, Screen
+from app.models import Payment, PromoCode, PromoKind, Refund, RefundState, Role, Screen
 from app.services.layouts import default_layout
 from app.services.payment_gateways import get_gateway
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
@@ -199,6 +199,11 @@ def _seed(client: Any, buyer: Any) -> dict[str, Any]:
         "razorpay_signature": paid.get_json()["razorpay_signature"]})
     assert verified.status_code == 200 and verified.get_json()["booking"], verified.get_json()
     ids["booking_id"] = verified.get_json()["booking"]["id"]
+    refused = Refund(payment_id=db.session.scalar(sa.select(Payment.id)), amount=100, reason="fuzz",
+                     state=RefundState.FAILED, last_error="refused")  # for the staff retry route
+    db.session.add(refused)
+    db.session.commit()
+    ids["refund_id"] = refused.id
     for seats in (["A1", "A2"], ["K1"]):
         assert client.post(f"/api/showtimes/{unsold.id}/redis-lock-seats", json={"seat_ids": seats},
                            headers=headers).status_code == 200

@@ -214,7 +214,8 @@ def test_a_late_capture_during_a_showtime_cancellation_is_refunded_not_booked(sc
     """Staff cancel a showtime while a late capture of an expired order is confirmed: the confirmation takes the
     showtime's row (FOR SHARE) before reading its state, so it waits for the cancellation and refunds,
     instead of committing a confirmed booking of a cancelled show that nobody refunds."""
-    from app.services import orders, staff
+    from app.services import catalogue_admin as staff
+    from app.services import orders
     from app.services.uow import transaction
 
     buyer, admin = make_user(), make_user(role=Role.ADMIN)

@@ -9,12 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Booking, SeatState, ShowtimeSeat, ShowtimeStatus, WaitlistEntry
+from app.models import Booking, Order, SeatState, ShowtimeSeat, ShowtimeStatus, WaitlistEntry
 from app.services import holds, orders
 from app.services.uow import transaction
 from tests.accounts_support import inbox_fixture  # noqa: F401  (the inbox fixture)
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
-from tests.purchase_support import create_order, dev_pay, lock, verify
+from tests.purchase_support import create_order, dev_pay, lock, lose_seat_locks, verify
 from workers.waitlist import notify_on_lapse
 
 
@@ -135,7 +135,7 @@ def test_booking_the_showtime_leaves_its_waiting_list(client, ctx):
     assert client.get("/api/user/waitlist", headers=auth_headers(user)).get_json()["total"] == 0
 
 
-def test_a_failed_payment_and_lapsed_holds_tell_the_waiting_list(client, ctx, inbox):
+def test_an_expired_order_and_lapsed_holds_tell_the_waiting_list(client, ctx, inbox, redis_client):
     buyer, waiting = make_user(), make_user(email="waiting@example.com")
     showtime = make_showtime()
     only_for_sale(showtime.id, ["B1"])
@@ -143,7 +143,12 @@ def test_a_failed_payment_and_lapsed_holds_tell_the_waiting_list(client, ctx, in
     order = create_order(client, buyer, showtime.id, ["B1"])
     assert join(client, waiting, showtime.id, 1).status_code == 201
     with transaction():
-        orders.fail_payment(order["gateway_order_id"])  # frees the holds, then tells the list
+        orders.fail_payment(order["gateway_order_id"])  # a failed attempt: the order keeps its seats
+    assert inbox.to("waiting@example.com") == []
+    lose_seat_locks(redis_client, showtime.id)  # the payment window passes: holds and order lapse together
+    with transaction():
+        db.session.execute(sa.update(Order).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        assert orders.expire_stale_orders() == 1  # then tells the list
     assert len(inbox.to("waiting@example.com")) == 1
 
     # holds lapsing (the expiry sweep's handler) announce the seats too, once the cooldown allows
@@ -162,7 +167,7 @@ def test_nobody_is_told_about_a_cancelled_showtime(client, ctx, inbox):
     buy(client, admin_buyer, showtime.id, ["C1"])
     assert join(client, waiting, showtime.id, 1).status_code == 201
     from app.models import Role
-    from app.services import staff
+    from app.services import catalogue_admin as staff
 
     admin_buyer.role = Role.ADMIN
     db.session.commit()

@@ -1,28 +1,25 @@
-"""Staff operations: the catalogue (movies, theatres, screens, showtimes), bookings, sales, users, roles.
-
-Every write records an AuditLog row (who, what, which row, the changes) in the same transaction, so
-a change and its audit entry commit or roll back together. Functions flush, never commit.
+"""Staff: the catalogue. Movies, theatres, screens (layouts) and showtimes, and cancelling a showtime with
+its sales. Every write is audited in its own transaction (app/services/audit.py). Functions flush, never
+commit.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, Forbidden, NotFound, ValidationError
+from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import (
-    AuditLog,
     Booking,
     BookingState,
     Movie,
     Order,
     OrderState,
-    Role,
     Screen,
     SeatState,
     Showtime,
@@ -31,47 +28,11 @@ from app.models import (
     Theatre,
     User,
 )
-from app.services import catalogue
+from app.services import bookings, catalogue, paging
+from app.services.audit import apply_changes, audit
 from app.services.layouts import validate_layout
 
 log = logging.getLogger(__name__)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "value"):  # enums
-        return value.value
-    return value
-
-
-def audit(actor: User, action: str, entity: str, entity_id: object, changes: dict[str, Any]) -> AuditLog:
-    """Record one staff write (flushes with the change it describes)."""
-    row = AuditLog(actor_id=actor.id, action=action, entity=entity, entity_id=str(entity_id),
-                   changes={k: _jsonable(v) if not isinstance(v, list) else [_jsonable(x) for x in v]
-                            for k, v in changes.items()},
-                   created_at=datetime.now(timezone.utc))
-    db.session.add(row)
-    db.session.flush()
-    log.info("audit: user %s %s %s %s", actor.id, action, entity, entity_id)
-    return row
-
-
-def _apply(obj: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set the given fields; returns {field: [old, new]} for those that changed."""
-    changes: dict[str, list[Any]] = {}
-    for field, new in data.items():
-        old = getattr(obj, field)
-        if old != new:
-            changes[field] = [old, new]
-            setattr(obj, field, new)
-    return changes
-
-
-def _paged(stmt: sa.Select[Any], order_by: Any, page: int, per_page: int) -> tuple[list[Any], int]:
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = db.session.scalars(stmt.order_by(*order_by).limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total
 
 
 # ---------------------------------------------------------------- movies
@@ -84,7 +45,7 @@ def list_movies(page: int, per_page: int, q: str | None = None, include_inactive
         stmt = stmt.where(sa.func.lower(Movie.title).like(catalogue._like(q.strip()), escape="\\"))
     if not include_inactive:
         stmt = stmt.where(Movie.is_active.is_(True))
-    return _paged(stmt, (Movie.title, Movie.id), page, per_page)
+    return paging.paged(stmt, (Movie.title, Movie.id), page, per_page)
 
 
 def _movie(movie_id: int) -> Movie:
@@ -105,7 +66,7 @@ def create_movie(actor: User, data: dict[str, Any]) -> Movie:
 def update_movie(actor: User, movie_id: int, data: dict[str, Any]) -> Movie:
     """Raises NotFound `movie_not_found`."""
     movie = _movie(movie_id)
-    changes = _apply(movie, data)
+    changes = apply_changes(movie, data)
     if changes:
         db.session.flush()
         audit(actor, "movie.update", "movie", movie.id, changes)
@@ -143,7 +104,7 @@ def create_theatre(actor: User, data: dict[str, Any]) -> Theatre:
 def update_theatre(actor: User, theatre_id: int, data: dict[str, Any]) -> Theatre:
     """Raises NotFound `theatre_not_found`."""
     theatre = _theatre(theatre_id)
-    changes = _apply(theatre, data)
+    changes = apply_changes(theatre, data)
     if changes:
         db.session.flush()
         audit(actor, "theatre.update", "theatre", theatre.id, changes)
@@ -176,7 +137,7 @@ def update_screen(actor: User, screen_id: int, data: dict[str, Any]) -> Screen:
         raise NotFound(f"Screen {screen_id} was not found.", code="screen_not_found")
     if "layout" in data:
         data = {**data, "layout": validate_layout(data["layout"])}  # stored as checked, as create_screen does
-    changes = _apply(screen, data)
+    changes = apply_changes(screen, data)
     if changes:
         _flush_screen()
         audit(actor, "screen.update", "screen", screen.id, changes)
@@ -278,133 +239,9 @@ def cancel_showtime(actor: User, showtime_id: int) -> tuple[Showtime, dict[str, 
 
     Raises NotFound, Conflict `showtime_cancelled`.
     """
-    from app.services import orders  # orders imports the gateways; keep this module light to import
-
     showtime = _showtime_for_update(showtime_id)
     showtime.status = ShowtimeStatus.CANCELLED
     db.session.flush()
-    outcome = orders.cancel_showtime_sales(showtime.id)
+    outcome = bookings.cancel_showtime_sales(showtime.id)
     audit(actor, "showtime.cancel", "showtime", showtime.id, {"status": ["scheduled", "cancelled"], **outcome})
     return showtime, outcome
-
-
-# ---------------------------------------------------------------- bookings and sales
-
-
-def list_bookings(page: int, per_page: int, showtime_id: int | None = None, user_id: int | None = None,
-                  state: str | None = None) -> tuple[list[Booking], int]:
-    stmt = sa.select(Booking)
-    if showtime_id is not None:
-        stmt = stmt.where(Booking.showtime_id == showtime_id)
-    if user_id is not None:
-        stmt = stmt.where(Booking.user_id == user_id)
-    if state:
-        stmt = stmt.where(Booking.state == BookingState(state))
-    return _paged(stmt, (Booking.created_at.desc(), Booking.id.desc()), page, per_page)
-
-
-def sales(showtime_id: int) -> dict[str, Any]:
-    """Seats by state and section, confirmed bookings and revenue (paise) of one showtime. Raises NotFound."""
-    showtime = catalogue.get_showtime(showtime_id)
-    seat_rows = db.session.execute(
-        sa.select(ShowtimeSeat.section, ShowtimeSeat.state, sa.func.count(), sa.func.coalesce(
-            sa.func.sum(ShowtimeSeat.price), 0))
-        .where(ShowtimeSeat.showtime_id == showtime_id).group_by(ShowtimeSeat.section, ShowtimeSeat.state)
-    ).all()
-    seats = {state.value: 0 for state in SeatState}
-    sections: dict[str, dict[str, int]] = {}
-    for section, state, count, _ in seat_rows:
-        seats[state.value] += count
-        entry = sections.setdefault(section, {s.value: 0 for s in SeatState})
-        entry[state.value] += count
-    bookings, revenue = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Booking.amount), 0))
-        .where(Booking.showtime_id == showtime_id, Booking.state == BookingState.CONFIRMED)
-    ).one()
-    cancelled = db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
-        Booking.showtime_id == showtime_id, Booking.state == BookingState.CANCELLED)) or 0
-    return {
-        "showtime_id": showtime.id, "status": showtime.status.value, "starts_at": showtime.starts_at,
-        "seats_total": sum(seats.values()), "seats": seats,
-        "sections": [{"name": name, **counts} for name, counts in sorted(sections.items())],
-        "bookings_confirmed": bookings, "bookings_cancelled": cancelled,
-        "revenue": {"amount": int(revenue), "currency": "INR"},
-    }
-
-
-# ---------------------------------------------------------------- users and roles
-
-
-def list_users(page: int, per_page: int, q: str | None = None, role: str | None = None) -> tuple[list[User], int]:
-    stmt = sa.select(User)
-    if q:
-        like = catalogue._like(q.strip())
-        stmt = stmt.where(sa.or_(sa.func.lower(User.email).like(like, escape="\\"),
-                                 sa.func.lower(User.name).like(like, escape="\\")))
-    if role:
-        stmt = stmt.where(User.role == Role(role))
-    return _paged(stmt, (User.id,), page, per_page)
-
-
-def set_role(actor: User, user_id: int, role: str) -> User:
-    """Promote a user to admin or demote an admin to user (superadmins only; effective at once).
-
-    Raises NotFound `user_not_found`, Forbidden `superadmin_protected` (superadmins are managed with the
-    `flask create-superadmin` command, never through the API).
-    """
-    target = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
-    if target is None:
-        raise NotFound(f"User {user_id} was not found.", code="user_not_found")
-    if target.role is Role.SUPERADMIN:
-        raise Forbidden("A superadmin's role cannot be changed through the API.", code="superadmin_protected")
-    new = Role(role)
-    if new is Role.SUPERADMIN:
-        raise Forbidden("Superadmins are created with `flask create-superadmin`.", code="superadmin_protected")
-    if target.role is not new:
-        old = target.role
-        target.role = new
-        db.session.flush()
-        audit(actor, "user.promote" if new is Role.ADMIN else "user.demote", "user", target.id,
-              {"role": [old.value, new.value]})
-    return target
-
-
-def set_active(actor: User, user_id: int, active: bool) -> User:
-    """Suspend or restore an account (effective at once: a suspended user's tokens get 401 everywhere,
-    and login and refresh refuse it). Admins manage plain users; superadmins also manage admins.
-
-    Raises NotFound `user_not_found`, Forbidden `superadmin_only` (an admin's account, for an admin),
-    `superadmin_protected` (a superadmin's account), `self_protected` (one's own account).
-    """
-    from app.services import auth
-
-    target = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
-    if target is None:
-        raise NotFound(f"User {user_id} was not found.", code="user_not_found")
-    if target.id == actor.id:
-        raise Forbidden("You cannot suspend or restore your own account.", code="self_protected")
-    if target.role is Role.SUPERADMIN:
-        raise Forbidden("A superadmin's account cannot be changed through the API.", code="superadmin_protected")
-    if target.role is Role.ADMIN and actor.role is not Role.SUPERADMIN:
-        raise Forbidden("Only a superadmin can suspend or restore an admin.", code="superadmin_only")
-    if target.is_active is not active:
-        target.is_active = active
-        db.session.flush()
-        if active:
-            auth.restore_user(target)
-        else:
-            auth.suspend_user(target)
-        audit(actor, "user.restore" if active else "user.suspend", "user", target.id,
-              {"is_active": [not active, active]})
-        log.info("user %s %s by %s", target.id, "restored" if active else "suspended", actor.id)
-    return target
-
-
-def list_audit(page: int, per_page: int, entity: str | None = None, actor_id: int | None = None,
-               ) -> tuple[list[AuditLog], int]:
-    stmt = sa.select(AuditLog)
-    if entity:
-        stmt = stmt.where(AuditLog.entity == entity)
-    if actor_id is not None:
-        stmt = stmt.where(AuditLog.actor_id == actor_id)
-    return _paged(stmt, (AuditLog.created_at.desc(), AuditLog.id.desc()), page, per_page)
