@@ -3,7 +3,8 @@
 A booking is bought through the API; a staff member signs in through the UI, finds it in the sales
 report, the occupancy report and the showtime's sales, admits its ticket code once (the second scan is
 refused), cancels an empty showtime, creates and deactivates a promo code and suspends a customer.
-A customer who opens /admin is told it is for staff only; a superadmin changes roles.
+A customer who opens /admin is told it is for staff only; a superadmin changes roles. A refund the
+gateway refuses is listed under Refunds, retried once the gateway accepts it, and shown processed.
 Fixtures: tests/e2e/conftest.py.
 """
 
@@ -16,10 +17,14 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 from flask import Flask
 from itsdangerous import Signer
 
-from app.models import Role
+from app.extensions import db
+from app.models import Order, OrderState, Payment, Role
+from app.services.payment_gateways import get_gateway
+from app.services.payment_gateways.dev import DevGateway
 from tests.e2e.browser_support import PASSWORD, sign_in
 from tests.factories import make_movie, make_showtime, make_user
 
@@ -219,5 +224,86 @@ def test_superadmin_changes_roles(app: Flask, server: str, browser) -> None:  # 
         expect(role).to_be_enabled()
         page.reload()  # the change is the server's, not just the page's
         expect(page.get_by_label("Role of rhea@example.com")).to_have_value("admin")
+    finally:
+        ctx.close()
+
+
+def _set_dev_payment_refunded(payment_id: str, refunded: int) -> None:
+    """Write how much of a dev gateway payment is refunded straight into its Redis record (the server shares
+    this Redis and prefix), as if it had been refunded, or that refund reversed, at the gateway itself."""
+    gateway = get_gateway()
+    assert isinstance(gateway, DevGateway)
+    status = "refunded" if refunded >= gateway.get_payment(payment_id)["amount"] else "captured"
+    gateway.redis.hset(gateway._payment_key(payment_id), mapping={"refunded": refunded, "status": status})
+
+
+def test_staff_retry_a_refund_the_gateway_refused(app: Flask, server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    with app.app_context():
+        showtime = make_showtime(movie=make_movie(title="Salt Road"), city="Pune", theatre_name="Deccan Talkies")
+        clerk = make_user(role=Role.ADMIN, email="clerk@example.com", name="Cal Clerk", password=PASSWORD)
+        make_user(email="ravi@example.com", name="Ravi Refund", password=PASSWORD)
+        showtime_id, clerk_email = showtime.id, clerk.email
+
+    booking = _buy(server, "ravi@example.com", showtime_id, ["D3", "D4"])
+    amount = booking["amount"]
+    with app.app_context():
+        payment_id, order_id = db.session.execute(
+            sa.select(Payment.gateway_payment_id, Order.public_id).join(Order, Payment.order_id == Order.id)
+        ).one()
+        # the payment is already refunded in full at the gateway: it refuses our refund, holding none for our key
+        _set_dev_payment_refunded(payment_id, amount)
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    try:
+        page.goto(f"{server}/signin?next=/admin/showtimes")
+        sign_in(page, clerk_email)
+        expect(page).to_have_url(f"{server}/admin/showtimes")
+        page.get_by_role("button", name=re.compile(r"^Cancel showtime Salt Road")).click()
+        page.get_by_role("group", name=re.compile(r"^Confirm cancelling Salt Road")) \
+            .get_by_role("button", name="Yes, cancel and refund").click()
+        expect(page.get_by_text("Showtime cancelled: 1 booking cancelled, 1 refund started")).to_be_visible()
+
+        # Refunds opens on the failed ones: the refused refund, with the gateway's reason
+        page.get_by_role("navigation", name="Staff").get_by_role("link", name="Refunds").click()
+        expect(page).to_have_url(f"{server}/admin/refunds")
+        expect(page.get_by_label("Refund state")).to_have_value("failed")
+        row = page.locator(f'[data-testid="refund-row"][data-order-id="{order_id}"]')
+        expect(page.get_by_test_id("refund-row")).to_have_count(1)
+        expect(row.get_by_test_id("refund-state")).to_have_text("failed")
+        expect(row).to_contain_text(_rupees(amount))
+        expect(row).to_contain_text("showtime cancelled")
+        expect(row).to_contain_text("refund failed")  # the order's state
+        expect(row.get_by_test_id("refund-attempts")).to_have_text("1")
+        expect(row.get_by_test_id("refund-last-error")).to_have_text(
+            "The refund is more than what is left of the payment.")
+        with app.app_context():
+            assert db.session.scalar(sa.select(Order.state)) == OrderState.REFUND_FAILED
+
+        # the cause is fixed at the gateway (that earlier refund reversed); staff retry and it goes through
+        with app.app_context():
+            _set_dev_payment_refunded(payment_id, 0)
+        row.get_by_role("button", name=f"Retry refund for order {order_id}").click()
+        expect(page.get_by_role("status").filter(has_text="Refund retried")).to_contain_text(
+            f"Refund of {_rupees(amount)} for order {order_id} processed.")
+        expect(page.get_by_test_id("refund-row")).to_have_count(0)
+        expect(page.get_by_text("No refunds are waiting for staff")).to_be_visible()
+
+        page.get_by_label("Refund state").select_option("processed")
+        expect(row.get_by_test_id("refund-state")).to_have_text("processed")
+        expect(row.get_by_test_id("refund-last-error")).to_have_text("—")
+        expect(row.get_by_test_id("refund-attempts")).to_have_text("2")
+        expect(row.get_by_role("button")).to_have_count(0)  # only failed refunds can be retried
+        with app.app_context():
+            assert db.session.scalar(sa.select(Order.state)) == OrderState.REFUNDED
+            gateway = get_gateway()
+            assert isinstance(gateway, DevGateway)
+            assert gateway.get_payment(payment_id)["refunded"] == amount
+            assert len(gateway.refunds_of(payment_id)) == 1
+        assert not page_errors, page_errors
     finally:
         ctx.close()

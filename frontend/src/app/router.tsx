@@ -34,6 +34,7 @@ export const router = createBrowserRouter([
           { path: "showtimes", lazy: async () => ({ Component: (await admin()).AdminShowtimesRoute }) },
           { path: "checkin", lazy: async () => ({ Component: (await admin()).AdminCheckInRoute }) },
           { path: "promo-codes", lazy: async () => ({ Component: (await admin()).AdminPromoCodesRoute }) },
+          { path: "refunds", lazy: async () => ({ Component: (await admin()).AdminRefundsRoute }) },
           { path: "users", lazy: async () => ({ Component: (await admin()).AdminUsersRoute }) },
         ],
       },

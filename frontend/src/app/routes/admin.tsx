@@ -4,6 +4,7 @@ import { NavLink, Outlet } from "react-router";
 import { CheckInForm } from "@/features/admin/components/check-in-form";
 import { OccupancyReport } from "@/features/admin/components/occupancy-report";
 import { PromoCodes } from "@/features/admin/components/promo-codes";
+import { RefundsList } from "@/features/admin/components/refunds-list";
 import { SalesReport } from "@/features/admin/components/sales-report";
 import { ShowtimesList } from "@/features/admin/components/showtimes-list";
 import { UsersList } from "@/features/admin/components/users-list";
@@ -16,6 +17,7 @@ const tabs = [
   { to: "showtimes", label: "Showtimes" },
   { to: "checkin", label: "Check-in" },
   { to: "promo-codes", label: "Promo codes" },
+  { to: "refunds", label: "Refunds" },
   { to: "users", label: "Users" },
 ] as const;
 
@@ -29,7 +31,7 @@ export function AdminRoute() {
       <div className="space-y-6">
         <div>
           <h1 className="text-3xl font-bold tracking-tight text-white">Staff</h1>
-          <p className="mt-1 text-slate-400">Sales, showtimes, check-in, promo codes and accounts.</p>
+          <p className="mt-1 text-slate-400">Sales, showtimes, check-in, promo codes, refunds and accounts.</p>
         </div>
         <nav aria-label="Staff" className="-mx-1 flex gap-1 overflow-x-auto rounded-xl bg-ink-900 p-1 ring-1 ring-ink-700/70">
           {tabs.map((t) => <NavLink key={t.to} to={t.to} className={tabClass}>{t.label}</NavLink>)}
@@ -59,6 +61,10 @@ export function AdminCheckInRoute() {
 
 export function AdminPromoCodesRoute() {
   return <PromoCodes />;
+}
+
+export function AdminRefundsRoute() {
+  return <RefundsList />;
 }
 
 export function AdminUsersRoute() {

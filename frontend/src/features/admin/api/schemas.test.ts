@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { formatMoney } from "@/lib/format";
 
 import {
-  adminUserPageSchema, occupancyReportSchema, promoPageSchema, salesReportSchema, showtimeCancelSchema,
-  showtimeSalesSchema,
+  adminRefundPageSchema, adminRefundSchema, adminUserPageSchema, occupancyReportSchema, promoPageSchema,
+  salesReportSchema, showtimeCancelSchema, showtimeSalesSchema,
 } from "./schemas";
-import { describeCancellation, describeSeats } from "../utils/summaries";
+import { describeCancellation, describeRefundRetry, describeSeats } from "../utils/summaries";
 
 const money = (amount: number) => ({ amount, currency: "INR" });
 const figures = (gross: number, refunds: number) =>
@@ -67,5 +67,29 @@ describe("staff report schemas", () => {
       role: "admin", is_active: false, created_at: "2026-03-01T10:00:00+00:00" }], total: 1, page: 1, per_page: 20 });
     expect(users.items[0]?.is_active).toBe(false);
     expect(adminUserPageSchema.safeParse({ ...users, items: [{ ...users.items[0], role: "owner" }] }).success).toBe(false);
+  });
+
+  it("parse the refunds page, a refused refund and the retried one", () => {
+    const failed = {
+      id: 9, state: "failed", amount: 60_000, reason: "showtime_cancelled", attempts: 1,
+      requested_at: "2026-03-02T10:00:00+00:00", last_error: "The refund is more than what is left of the payment.",
+      gateway_refund_id: null, created_at: "2026-03-02T10:00:00+00:00", order_id: "ord_5KQ2",
+      order_state: "refund_failed", gateway_payment_id: "pay_dev_1a2b", user_id: 4,
+    };
+    const page = adminRefundPageSchema.parse({ items: [failed], total: 1, page: 1, per_page: 20 });
+    expect(page.items[0]?.last_error).toContain("more than what is left");
+    expect(formatMoney(page.items[0]?.amount ?? 0)).toBe("₹600");
+    // a pending refund has not been asked yet: no attempt time, no error, no gateway refund
+    const fresh = adminRefundSchema.parse({ ...failed, state: "pending", attempts: 0, requested_at: null,
+                                            last_error: null });
+    expect(fresh.requested_at).toBeNull();
+    const retried = adminRefundSchema.parse({ ...failed, state: "processed", attempts: 2, last_error: null,
+                                              gateway_refund_id: "rfnd_dev_9f" });
+    expect(describeRefundRetry(retried)).toBe("Refund of ₹600 for order ord_5KQ2 processed.");
+    expect(describeRefundRetry(fresh))
+      .toBe("Refund of ₹600 for order ord_5KQ2 asked again; the gateway has not answered yet.");
+    expect(adminRefundSchema.safeParse({ ...failed, state: "refunded" }).success).toBe(false);
+    expect(adminRefundSchema.safeParse({ ...failed, amount: 600.5 }).success).toBe(false);
+    expect(adminRefundSchema.safeParse({ ...failed, order_id: 5 }).success).toBe(false);
   });
 });

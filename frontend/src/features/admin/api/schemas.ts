@@ -1,4 +1,4 @@
-/** Staff API shapes (app/schemas/admin.py, app/schemas/accounts.py). Money is integer paise. */
+/** Staff API shapes (app/schemas/admin.py, accounts.py, payments.py). Money is integer paise. */
 import { z } from "zod";
 
 import { pageSchema } from "@/types/api";
@@ -146,3 +146,27 @@ export const adminUserSchema = z.object({
 });
 export type AdminUser = z.infer<typeof adminUserSchema>;
 export const adminUserPageSchema = pageSchema(adminUserSchema);
+
+// ---------------------------------------------------------------- refunds
+
+export const REFUND_STATES = ["pending", "processed", "failed"] as const;
+export type RefundState = (typeof REFUND_STATES)[number];
+
+/** A refund as staff see it (RefundAdminSchema): `failed` means the gateway refused it and staff decide. */
+export const adminRefundSchema = z.object({
+  id: int,
+  state: z.enum(REFUND_STATES),
+  amount: int,
+  reason: z.string(),
+  attempts: int,
+  requested_at: z.string().nullish(),
+  last_error: z.string().nullish(),
+  gateway_refund_id: z.string().nullish(),
+  created_at: z.string(),
+  order_id: z.string(),
+  order_state: z.string(),
+  gateway_payment_id: z.string(),
+  user_id: int,
+});
+export type AdminRefund = z.infer<typeof adminRefundSchema>;
+export const adminRefundPageSchema = pageSchema(adminRefundSchema);
