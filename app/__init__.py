@@ -36,7 +36,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
 
     from app import models  # noqa: F401  (registers the tables)
-    from app.extensions import api, celery_init_app, db, jwt, migrate, redis_ext, sock
+    from app.celery_ext import celery_init_app
+    from app.extensions import api, db, jwt, migrate, redis_ext, sock
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))

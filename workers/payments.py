@@ -8,10 +8,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 import sqlalchemy.exc
 from celery import shared_task
-from flask import current_app
 
+from app.celery_ext import single_instance
 from app.errors import AppError
-from app.extensions import db, get_redis
+from app.extensions import db
 from app.models import WebhookEvent
 from app.models._types import utcnow
 from app.services import holds, orders, refunds
@@ -101,12 +101,6 @@ def process_refund(self, refund_id: int) -> str | None:  # type: ignore[no-untyp
     return state
 
 
-def _exclusive(name: str, seconds: int) -> bool:
-    """A periodic task runs once at a time across workers (indico's locked_task)."""
-    key = f"{current_app.config['SEAT_LOCK_PREFIX']}:lock:{name}"
-    return bool(get_redis().set(key, "1", nx=True, ex=seconds))
-
-
 @holds.on_holds_lapsed
 def expire_orders_on_lapse(lapsed: holds.Lapsed) -> None:
     """When holds lapse, the orders waiting on those seats expire with them."""
@@ -117,10 +111,9 @@ def expire_orders_on_lapse(lapsed: holds.Lapsed) -> None:
 
 
 @shared_task(name="workers.payments.expire_orders", acks_late=True)
+@single_instance("expire-orders", 50_000, skipped=0)
 def expire_orders() -> int:
     """Expire waiting orders whose payment window has passed; retry stuck webhooks and refunds."""
-    if not _exclusive("expire_orders", 50):
-        return 0
     with transaction():
         expired = orders.expire_stale_orders()
     cutoff = utcnow() - timedelta(seconds=30)  # younger ones are still in their first task
