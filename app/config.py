@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,15 @@ def _require_strong_secret(name: str, value: str) -> None:
             f"({MIN_SECRET_CHARS}+ characters, no placeholder text); {GENERATE_SECRET_HINT}")
 
 
+# The public key id the dev gateway answers with when RAZORPAY_KEY_ID is unset.
+DEV_GATEWAY_KEY_ID = "rzp_test_cineverse_dev"
+
+
+def checkout_key_id(config: Mapping[str, Any]) -> str:
+    """The public key id a browser opens Checkout with: RAZORPAY_KEY_ID, or the dev gateway's own."""
+    return str(config.get("RAZORPAY_KEY_ID") or DEV_GATEWAY_KEY_ID)
+
+
 def _metrics_token() -> str | None:
     """METRICS_TOKEN: unset, or a secret long enough not to be guessed, sendable in a header."""
     token = _env("METRICS_TOKEN")
@@ -172,6 +183,10 @@ class Config:
         self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
         # Seconds between keep-alive pings on an idle seat WebSocket (proxies drop silent connections).
         self.WS_HEARTBEAT_S = _int("WS_HEARTBEAT_S", 25, 5, 300)
+        # A seat socket whose client stops reading is dropped once one write has waited this long.
+        self.WS_SEND_TIMEOUT_S = _int("WS_SEND_TIMEOUT_S", 10, 1, 120)
+        # Seat sockets open at once per client address, across all web processes (Redis); 0 = no limit.
+        self.WS_MAX_PER_IP = _int("WS_MAX_PER_IP", 50, 0, 100_000)
         # Plain lock/unlock requests are answered in front of Flask's dispatch (app/api/hold_lane.py);
         # false sends every request through the views (same answers, slower).
         self.HOLD_LANE_ENABLED = _bool("HOLD_LANE_ENABLED", True)

@@ -16,6 +16,7 @@ from app.api.docs import error_responses
 from app.errors import AppError
 from app.extensions import db
 from app.models import User
+from app.models.seating import SEAT_LABEL
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
 from app.services import holds
 from app.services.auth import revocation_checked_in_step, with_revocation_guard
@@ -59,7 +60,7 @@ def plain_seat_ids(data: Any, maximum: int) -> dict[str, Any] | None:
     if type(seat_ids) is not list or not seat_ids:
         return None
     for seat_id in seat_ids:
-        if type(seat_id) is not str or holds.SEAT_LABEL.match(seat_id) is None:
+        if type(seat_id) is not str or SEAT_LABEL.match(seat_id) is None:
             return None
     distinct = list(dict.fromkeys(seat_ids))
     return {"seat_ids": distinct} if len(distinct) <= maximum else None

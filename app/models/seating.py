@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import enum
+import re
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
 from app.models._types import enum_column
+
+# A seat's label: its row letter and its number in the row ("A1" .. "L18" on the default layout; rows up to
+# Z, seats up to 99). The one definition: layouts, request schemas and the hold path all use it. \Z, not
+# "$", which would also take "A1\n".
+SEAT_LABEL = re.compile(r"\A([A-Z])([1-9][0-9]?)\Z")
 
 
 class SeatState(str, enum.Enum):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
 
-from app.services.holds import SEAT_LABEL
+from app.models.seating import SEAT_LABEL
 
 _SEAT_ID = fields.String(validate=validate.Regexp(SEAT_LABEL, error='Seat ids look like "A1" .. "L18".'))
 

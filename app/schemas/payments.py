@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from marshmallow import Schema, fields, validate
 
+from app.config import checkout_key_id
+from app.models.seating import SEAT_LABEL
 from app.schemas.common import PageArgs, page_of
 
-SEAT_ID = validate.Regexp(r"^[A-Z]{1,2}[1-9][0-9]{0,2}$", error="Seat ids look like A1 .. L18.")
+SEAT_ID = validate.Regexp(SEAT_LABEL, error="Seat ids look like A1 .. L18.")
 
 
 class SeatSelection(Schema):
@@ -37,16 +40,12 @@ class OrderSchema(Schema):
     discount = fields.Integer(metadata={"description": "paise, from the promo code (0 without one)"})
     promo_code = fields.String(allow_none=True)
     currency = fields.String()
-    key_id = fields.Method("_key_id", metadata={"description": "public key id for the checkout"})
+    key_id = fields.Function(lambda _order: checkout_key_id(current_app.config),
+                             metadata={"description": "public key id for the checkout"})
     state = fields.Function(lambda o: o.state.value)
     showtime_id = fields.Integer()
     seat_ids = fields.List(fields.String(), attribute="seat_labels")
     expires_at = fields.AwareDateTime(format="iso")
-
-    def _key_id(self, order) -> str:  # type: ignore[no-untyped-def]
-        from app.services.payment_gateways import get_gateway
-
-        return get_gateway().key_id
 
 
 class VerifyArgs(Schema):

@@ -37,7 +37,6 @@ name them, so a cluster deployment needs that counter moved out of the scripts f
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,11 +52,11 @@ from app.extensions import db, get_redis
 from app.metrics import SEAT_HOLDS_RELEASED
 from app.models import SeatState, ShowtimeStatus
 from app.models._types import UTCDateTime
+from app.models.seating import SEAT_LABEL
 from app.services import seatcache
 
 log = logging.getLogger(__name__)
 
-SEAT_LABEL = re.compile(r"^[A-Z][1-9][0-9]?\Z")  # \Z: "$" would also take "A1\n"
 
 # Builds and publishes one versioned event. Labels are checked against SEAT_LABEL before they reach a
 # script, so joining them into JSON needs no escaping.

@@ -7,7 +7,6 @@ columns (section String(32), price a 4-byte integer of paise).
 
 from __future__ import annotations
 
-import re
 import string
 import unicodedata
 from collections import Counter
@@ -17,13 +16,13 @@ from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from app.errors import ValidationError
+from app.models.seating import SEAT_LABEL
 
 ROW_LETTERS = string.ascii_uppercase
 MAX_SEATS_PER_ROW = 60
 MAX_PRICE = 10_000_000  # paise (1 lakh rupees): far below the 4-byte price column's limit
 SECTION_NAME_MAX = 32  # showtime_seats.section is String(32)
 SECTION_LABEL_MAX = 64
-_SEAT_LABEL = re.compile(r"\A([A-Z])([1-9][0-9]?)\Z")
 SEAT_LISTS = ("accessible", "companion", "missing")
 
 
@@ -56,7 +55,7 @@ def _row_field() -> fields.String:
 
 def _seat_list() -> fields.List:
     return fields.List(
-        fields.String(validate=validate.Regexp(_SEAT_LABEL, error="Must be a seat label such as A1.")),
+        fields.String(validate=validate.Regexp(SEAT_LABEL, error="Must be a seat label such as A1.")),
         load_default=list, validate=validate.Length(max=len(ROW_LETTERS) * MAX_SEATS_PER_ROW),
     )
 
@@ -121,7 +120,7 @@ class _LayoutSchema(Schema):
 
     @staticmethod
     def _in_layout(label: str, rows: set[str], per_row: int) -> bool:
-        match = _SEAT_LABEL.match(label)
+        match = SEAT_LABEL.match(label)
         return match is not None and match[1] in rows and 1 <= int(match[2]) <= per_row
 
 

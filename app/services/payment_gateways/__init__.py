@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from app.config import checkout_key_id
 from app.errors import ServiceUnavailable
 from app.extensions import RedisExtension
 from app.services.payment_gateways.base import (
@@ -29,7 +30,7 @@ def build_gateway(app: Flask) -> PaymentGateway:
         raise ServiceUnavailable("No payment gateway is configured.", code="gateway_unavailable")
     from app.services.payment_gateways.dev import DevGateway  # kept off the production import path
 
-    return DevGateway(RedisExtension.client(app), key_id=cfg.get("RAZORPAY_KEY_ID"),
+    return DevGateway(RedisExtension.client(app), key_id=checkout_key_id(cfg),
                       key_secret=cfg.get("RAZORPAY_KEY_SECRET"),
                       webhook_secret=cfg.get("PAYMENTS_WEBHOOK_SECRET"),
                       prefix=cfg.get("SEAT_LOCK_PREFIX") or "cineverse")

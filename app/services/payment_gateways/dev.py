@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from app.config import DEV_GATEWAY_KEY_ID
 from app.errors import Conflict, NotFound, PaymentError, ServiceUnavailable, ValidationError
 from app.services.payment_gateways.base import (
     GatewayPayment,
@@ -36,11 +37,11 @@ class DevGateway(PaymentGateway):
     """
 
     name = "dev"
-    DEFAULT_KEY_ID = "rzp_test_cineverse_dev"
+    DEFAULT_KEY_ID = DEV_GATEWAY_KEY_ID
 
-    def __init__(self, redis_client: redis.Redis, key_id: str | None = None, key_secret: str | None = None,
+    def __init__(self, redis_client: redis.Redis, key_id: str = DEV_GATEWAY_KEY_ID, key_secret: str | None = None,
                  webhook_secret: str | None = None, prefix: str = "cineverse") -> None:
-        super().__init__(key_id or self.DEFAULT_KEY_ID, webhook_secret)
+        super().__init__(key_id, webhook_secret)
         self.redis = redis_client
         self._configured_key_secret = key_secret
         self.prefix = f"{prefix}:payments:dev"
