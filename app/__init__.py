@@ -64,9 +64,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from app import realtime, web
 
     realtime.init_app(app)
-    from app.services import seatcache
+    from app.services.seats import facts
 
-    seatcache.init_app(app)  # the lock's Redis copy of seat facts follows every commit that changes them
+    facts.init_app(app)  # the lock's Redis copy of seat facts follows every commit that changes them
     app.register_blueprint(web.bp)
 
     from app.api import hold_lane

@@ -177,7 +177,7 @@ class Config:
         self.SEAT_LOCK_TTL_MS = _int("SEAT_LOCK_TTL_MS", 180_000, 1_000, 3_600_000)
         self.SEAT_LOCK_PREFIX = _env("SEAT_LOCK_PREFIX", "cineverse") or "cineverse"
         self.MAX_SEATS_PER_BOOKING = _int("MAX_SEATS_PER_BOOKING", 10, 1, 50)
-        # How long the lock path trusts its Redis copy of a showtime's seat facts at most (app.services.seatcache).
+        # How long the lock path trusts its Redis copy of a showtime's seat facts at most (app.services.seats.facts).
         self.SEAT_CACHE_TTL_S = _int("SEAT_CACHE_TTL_S", 30, 1, 3600)
         # How often a user may renew a showtime's holds before having to release and lock again.
         self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
@@ -210,7 +210,7 @@ class Config:
         # How long a created order waits for its payment; the seat holds are extended to cover it.
         self.ORDER_PAYMENT_WINDOW_S = _int("ORDER_PAYMENT_WINDOW_S", 600, 60, 3600)
         # However often a user renews, re-locks or orders a seat, their holds on it end this long after its
-        # first lock (app.services.holds); never less than a full hold plus a payment window, so a buyer who
+        # first lock (app.services.seats.holds); never less than a full hold plus a payment window, so a buyer who
         # orders within the first hold gets the whole window.
         hold_floor_s = -(-self.SEAT_LOCK_TTL_MS // 1000) + self.ORDER_PAYMENT_WINDOW_S
         self.HOLD_MAX_LIFETIME_S = _int("HOLD_MAX_LIFETIME_S", max(900, hold_floor_s), hold_floor_s, 4 * 3600)

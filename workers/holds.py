@@ -10,7 +10,7 @@ from celery import shared_task
 from app.celery_ext import single_instance, single_instance_key
 from app.extensions import get_redis
 from app.metrics import SEAT_HOLDS_EXPIRED
-from app.services import holds
+from app.services.seats import expiry
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def expire_holds(limit: int = 500) -> dict[str, Any]:
 
     Idempotent (a second run finds nothing); never overlaps another run.
     """
-    lapsed = holds.sweep(limit, get_redis())
+    lapsed = expiry.sweep(limit, get_redis())
     released = sum(len(item.released) for item in lapsed)
     SEAT_HOLDS_EXPIRED.inc(released)
     if lapsed:

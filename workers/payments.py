@@ -14,7 +14,8 @@ from app.errors import AppError
 from app.extensions import db
 from app.models import WebhookEvent
 from app.models._types import utcnow
-from app.services import holds, orders, refunds
+from app.services import orders, refunds
+from app.services.seats import expiry
 from app.services.uow import transaction
 from app.services.webhooks import event_refs
 
@@ -101,8 +102,8 @@ def process_refund(self, refund_id: int) -> str | None:  # type: ignore[no-untyp
     return state
 
 
-@holds.on_holds_lapsed
-def expire_orders_on_lapse(lapsed: holds.Lapsed) -> None:
+@expiry.on_holds_lapsed
+def expire_orders_on_lapse(lapsed: expiry.Lapsed) -> None:
     """When holds lapse, the orders waiting on those seats expire with them."""
     with transaction():
         count = orders.expire_orders_for_lapsed_holds(lapsed)

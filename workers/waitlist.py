@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from celery import shared_task
 from flask import current_app
 
-from app.services import holds, waitlist
+from app.services import waitlist
 from app.services.mail import MailError, send_mail
+from app.services.seats import expiry
 from app.services.uow import transaction
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ def notify_waitlist(self, showtime_id: int) -> int:  # type: ignore[no-untyped-d
     return sent
 
 
-@holds.on_holds_lapsed
-def notify_on_lapse(lapsed: holds.Lapsed) -> None:
+@expiry.on_holds_lapsed
+def notify_on_lapse(lapsed: expiry.Lapsed) -> None:
     """Lapsed holds free their seats: the waiting list may hear of them."""
     if lapsed.released:
         with transaction():

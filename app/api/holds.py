@@ -18,8 +18,8 @@ from app.extensions import db
 from app.models import User
 from app.models.seating import SEAT_LABEL
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
-from app.services import holds
 from app.services.auth import revocation_checked_in_step, with_revocation_guard
+from app.services.seats import holds
 
 blp = Blueprint("holds", __name__, url_prefix="/api", description="Seat holds (Redis locks with a TTL)")
 

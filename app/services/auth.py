@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import jwt as pyjwt
 import redis.exceptions
 import sqlalchemy as sa
+from app.services.seats.scripts import GuardRefused
 from flask import Flask, current_app, g, has_request_context, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_limiter import RateLimitExceeded
@@ -43,7 +44,6 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, TooManyRequests, Unauthorized, error_response
 from app.extensions import db, get_redis, jwt, limiter
 from app.models import RevokedToken, Role, User
-from app.services.holds import GuardRefused
 from app.services.otp import normalize_email, verify_code
 from app.services.passwords import hash_password, verify_password
 from app.services.uow import after_commit
@@ -428,7 +428,7 @@ def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str,
     """Run step(guard) inside a `revocation_checked_in_step` view (or for a token `payload` decoded
     outside one, app/api/hold_lane.py): guard is the token's revocation key and its user's suspension
     key (neither may exist) and the revocation mirror's warm marker (must exist), which the hold scripts
-    check before changing anything (holds.GuardRefused). An empty guard when the token was checked
+    check before changing anything (seats.scripts.GuardRefused). An empty guard when the token was checked
     already.
 
     Raises Unauthorized `token_revoked` / `account_inactive`. A cold mirror (no warm marker, e.g. after a

@@ -24,8 +24,9 @@ from app.models import (
     Showtime,
     ShowtimeSeat,
 )
-from app.services import holds, order_states, paging, refunds, waitlist
+from app.services import order_states, paging, refunds, waitlist
 from app.services.locking import lock_timeout
+from app.services.seats import holds
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)

@@ -35,10 +35,11 @@ from app.models import (
     ShowtimeSeat,
     ShowtimeStatus,
 )
-from app.services import holds, order_states, promos, refunds, tasks, waitlist
+from app.services import order_states, promos, refunds, tasks, waitlist
 from app.services.catalogue import sellable_showtime
 from app.services.locking import lock_timeout
 from app.services.payment_gateways import get_gateway
+from app.services.seats import expiry, holds
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ def expire_stale_orders(limit: int = 200) -> int:
     return len(stale)
 
 
-def expire_orders_for_lapsed_holds(lapsed: holds.Lapsed) -> int:
+def expire_orders_for_lapsed_holds(lapsed: expiry.Lapsed) -> int:
     """Expire the waiting orders whose seats' holds just lapsed."""
     count = 0
     for user_id, labels in lapsed.by_user.items():

@@ -4,7 +4,7 @@ Every event is one JSON message on the `P:events` channel:
 `{"type": "seat_locked" | "seat_released" | "seat_booked" | "seat_update", "showtime_id": N,
   "seat_ids": [...], "version": V}` where V comes from an INCR per showtime run in the same Lua step as
 the PUBLISH, so versions of a showtime are strictly increasing in the order subscribers receive them.
-The hold scripts (app.services.holds) publish their own events that way; other services call publish().
+The hold scripts (app.services.seats.scripts) publish their own events that way; other services call publish().
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.models import Showtime
-from app.services import holds
 from app.services.seatmap import live_seat_map
+from app.services.seats import holds
+from app.services.seats.keys import events_channel
 
 
 def channel() -> str:
     """The one Redis channel carrying the seat events of every showtime."""
-    return holds.events_channel()
+    return events_channel()
 
 
 def publish(showtime_id: int, event: str, seat_ids: Iterable[str]) -> int:

@@ -31,6 +31,7 @@ from app.models import (
     Theatre,
 )
 from app.services import catalogue, paging
+from app.services.seats.keys import expiry_key
 
 MAX_RANGE_DAYS = 366
 CURRENCY = "INR"
@@ -186,7 +187,6 @@ def _percent(part: int, whole: int) -> float:
 
 def _held_now(showtime_ids: list[int]) -> dict[int, int]:
     """Seats held right now per showtime: one pipelined ZCOUNT of each expiry set past Redis's clock."""
-    from app.services import holds
 
     if not showtime_ids:
         return {}
@@ -195,7 +195,7 @@ def _held_now(showtime_ids: list[int]) -> dict[int, int]:
     now_ms = int(seconds) * 1000 + int(micros) // 1000
     pipe = client.pipeline(transaction=False)
     for showtime_id in showtime_ids:
-        pipe.zcount(holds.expiry_key(showtime_id), f"({now_ms}", "+inf")
+        pipe.zcount(expiry_key(showtime_id), f"({now_ms}", "+inf")
     return {sid: int(n) for sid, n in zip(showtime_ids, pipe.execute(), strict=True)}
 
 

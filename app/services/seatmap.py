@@ -8,8 +8,8 @@ from typing import Any
 import redis
 
 from app.models import SeatState, Showtime
-from app.services import holds
 from app.services.catalogue import showtime_seats
+from app.services.seats import holds
 
 log = logging.getLogger(__name__)
 

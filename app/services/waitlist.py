@@ -28,6 +28,7 @@ from app.extensions import db, get_redis
 from app.models import SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, User, WaitlistEntry
 from app.services import paging
 from app.services.catalogue import sellable_showtime
+from app.services.seats.keys import expiry_key
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,13 @@ class Notice:
 
 def free_seats(showtime_id: int) -> int:
     """Seats for sale right now: available in the database, less those held in Redis."""
-    from app.services import holds
 
     available = db.session.scalar(sa.select(sa.func.count()).select_from(ShowtimeSeat).where(
         ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.state == SeatState.AVAILABLE)) or 0
     client = get_redis()
     seconds, micros = client.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000
-    held = int(client.zcount(holds.expiry_key(showtime_id), f"({now_ms}", "+inf"))
+    held = int(client.zcount(expiry_key(showtime_id), f"({now_ms}", "+inf"))
     return max(0, available - held)
 
 

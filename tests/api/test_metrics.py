@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Config, ConfigError
 from app.extensions import db, limiter
-from app.services import holds
+from app.services.seats import expiry, holds
 from tests.conftest import make_test_app
 from tests.factories import auth_headers, make_showtime, make_user
 from tests.metrics_support import delta, label_values, parse, total, value
@@ -97,7 +97,7 @@ def test_expiry_sweep_counts_lapsed_seats_and_the_task_run(app, client, ctx):
     showtime = make_showtime()
     holds.lock(showtime.id, "7", ["C1", "C2"], ttl_ms=1000)
     before = scrape(client)
-    wait_for(lambda: holds.due_showtimes() == [showtime.id], timeout=10)
+    wait_for(lambda: expiry.due_showtimes() == [showtime.id], timeout=10)
     result = app.extensions["celery"].tasks["workers.holds.expire_holds"].apply()
     assert result.get()["released"] == 2
     after = scrape(client)

@@ -488,7 +488,7 @@ def test_orders_expire_when_their_holds_lapse(app, tmp_path):
 
 
 def test_extending_never_shortens_a_hold(sclient, sctx):
-    from app.services import holds
+    from app.services.seats import holds
 
     buyer = make_user()
     showtime = make_showtime()

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Booking, Order, SeatState, ShowtimeSeat, ShowtimeStatus, WaitlistEntry
-from app.services import holds, orders
+from app.services import orders
+from app.services.seats import expiry
 from app.services.uow import transaction
 from tests.accounts_support import inbox_fixture  # noqa: F401  (the inbox fixture)
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
@@ -152,10 +153,10 @@ def test_an_expired_order_and_lapsed_holds_tell_the_waiting_list(client, ctx, in
     assert len(inbox.to("waiting@example.com")) == 1
 
     # holds lapsing (the expiry sweep's handler) announce the seats too, once the cooldown allows
-    assert notify_on_lapse in holds._lapse_handlers
+    assert notify_on_lapse in expiry._lapse_handlers
     db.session.execute(sa.update(WaitlistEntry).values(notified_at=None))
     db.session.commit()
-    notify_on_lapse(holds.Lapsed(showtime.id, ["B1"], {str(buyer.id): ["B1"]}))
+    notify_on_lapse(expiry.Lapsed(showtime.id, ["B1"], {str(buyer.id): ["B1"]}))
     assert len(inbox.to("waiting@example.com")) == 2
 
 

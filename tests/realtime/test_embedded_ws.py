@@ -9,7 +9,7 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.realtime.hub import get_hub
-from app.services import holds
+from app.services.seats import holds
 from tests.factories import make_showtime
 from tests.realtime.helpers import connect, receive, serve_in_thread
 

@@ -17,7 +17,7 @@ from flask_jwt_extended import create_access_token
 
 from app.extensions import db
 from app.realtime.hub import get_hub
-from app.services import holds
+from app.services.seats import holds
 from tests.conftest import DATABASE_URL, REDIS_URL, make_test_app
 from tests.factories import make_showtime, make_user
 from tests.realtime.helpers import (

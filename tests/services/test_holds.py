@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
 from app.models import Booking, Order, SeatState, ShowtimeSeat, ShowtimeStatus
-from app.services import holds
+from app.services.seats import expiry, holds
 from tests.factories import make_showtime, make_user
 from workers.holds import EXPIRE_HOLDS, sweep_lock_key
 
@@ -255,7 +255,7 @@ def expire_holds(app):
 
 def test_expiry_releases_and_broadcasts(app, showtime, redis_client):
     lapsed_seen = []
-    handler = holds.on_holds_lapsed(lapsed_seen.append)
+    handler = expiry.on_holds_lapsed(lapsed_seen.append)
     try:
         holds.lock(showtime.id, "1", ["A1", "A2"], ttl_ms=200)
         holds.lock(showtime.id, "2", ["A3"], ttl_ms=60_000)
@@ -275,7 +275,7 @@ def test_expiry_releases_and_broadcasts(app, showtime, redis_client):
         score = redis_client.zscore(holds.index_key(), str(showtime.id))
         assert score == redis_client.zscore(holds.expiry_key(showtime.id), "A3|2")
     finally:
-        holds.remove_lapse_handler(handler)
+        expiry.remove_lapse_handler(handler)
 
 
 def test_expiry_never_releases_a_renewed_hold(showtime, redis_client):
@@ -283,10 +283,10 @@ def test_expiry_never_releases_a_renewed_hold(showtime, redis_client):
     holds.extend(showtime.id, "1", ["A1"], ttl_ms=60_000)
     time.sleep(0.35)
     # the index still points at the old expiry: the sweep visits, finds the renewal, keeps it
-    assert holds.due_showtimes() == [showtime.id]
-    assert holds.sweep() == []
+    assert expiry.due_showtimes() == [showtime.id]
+    assert expiry.sweep() == []
     assert holds.held_by(showtime.id) == {"A1": "1"}
-    assert holds.due_showtimes() == []
+    assert expiry.due_showtimes() == []
 
 
 def test_relocked_seat_lapses_for_the_old_holder_without_a_release(showtime, redis_client):
@@ -294,7 +294,7 @@ def test_relocked_seat_lapses_for_the_old_holder_without_a_release(showtime, red
     time.sleep(0.3)
     holds.lock(showtime.id, "2", ["A1"], ttl_ms=60_000)  # the old hold lapsed; a new user took it
     pubsub = listen(redis_client)
-    [lapsed] = holds.sweep()
+    [lapsed] = expiry.sweep()
     assert lapsed.by_user == {"1": ["A1"]} and lapsed.released == []
     assert next_events(pubsub, 1, timeout=0.5) == []  # the seat is still locked: nothing to announce
     pubsub.close()

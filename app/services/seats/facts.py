@@ -4,9 +4,7 @@ A lock may only hold seats that exist, of a scheduled showtime that has not star
 booked or blocked. Those facts live in the database; this module keeps a copy per showtime in one Redis
 hash that the lock's Lua script reads in the same step as it takes the holds:
 
-  P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms) and `#gen`
-  P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
-  P:seats-gen         INCR counter: bumped after a commit that changed seats we could not attribute
+  (the hash P:{st:N}:seats and the counters P:{st:N}:seats-gen and P:seats-gen, keys.py)
 
 The copy is only trusted while its `#gen` equals "<P:seats-gen>:<P:{st:N}:seats-gen>" (the script checks),
 and it expires after SEAT_CACHE_TTL_S whatever happens. A commit that touched a `showtimes` or
@@ -37,41 +35,14 @@ from app.errors import NotFound
 from app.extensions import db, get_redis
 from app.models import Showtime, ShowtimeSeat
 from app.models._types import UTCDateTime
+from app.services.seats import scripts
+from app.services.seats.keys import gen_key, global_gen_key, hash_key
 
 log = logging.getLogger(__name__)
 
 _CHANGED = "cineverse_seatcache_changed"  # session.info: showtime ids (or ALL) changed in this transaction
 ALL = 0  # not a showtime id: "some showtime we cannot name"
 
-
-def hash_key(showtime_id: int) -> str:
-    return f"{current_app.config['SEAT_LOCK_PREFIX']}:{{st:{showtime_id}}}:seats"
-
-
-def gen_key(showtime_id: int) -> str:
-    return f"{current_app.config['SEAT_LOCK_PREFIX']}:{{st:{showtime_id}}}:seats-gen"
-
-
-def global_gen_key() -> str:
-    return f"{current_app.config['SEAT_LOCK_PREFIX']}:seats-gen"
-
-
-# Shared by the lock script (app.services.holds) and the fill script: the generation the cache must carry.
-LUA_GEN = """
-local function seat_gen(global_key, showtime_key)
-  return (redis.call('GET', global_key) or '0') .. ':' .. (redis.call('GET', showtime_key) or '0')
-end
-"""
-
-# KEYS: seats hash, showtime gen, global gen   ARGV: expected gen, ttl ms, field, value, ...
-# Stores the facts only if no change was announced since the caller read `expected gen`.
-LUA_FILL = LUA_GEN + """
-if seat_gen(KEYS[3], KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '#gen', ARGV[1], (unpack or table.unpack)(ARGV, 3))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-return 1
-"""
 
 _FACTS_SQL = sa.text(
     "SELECT s.status, s.starts_at, ss.label, ss.state FROM showtimes s "
@@ -85,8 +56,6 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
 
     Returns whether the cache was written. Raises NotFound for an unknown showtime (never cached).
     """
-    from app.services.holds import run_script
-
     rows = db.session.execute(_FACTS_SQL, {"showtime_id": showtime_id}).all()
     if not rows:
         raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
@@ -96,7 +65,7 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
         if row[2] is not None:
             fields += [row[2], row[3]]
     ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
-    return bool(run_script("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key()],
+    return bool(scripts.run("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key()],
                            [expected_gen, ttl_ms, *fields], client))
 
 

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from app.errors import Conflict
 from app.extensions import db
 from app.models import SeatState, ShowtimeSeat, ShowtimeStatus
-from app.services import holds, seatcache
+from app.services.seats import facts as seat_facts
+from app.services.seats import holds, keys
 from tests.factories import make_showtime
 from tests.services.test_holds import book_seats
 
@@ -22,9 +23,9 @@ def showtime(ctx):
 
 def test_a_lock_fills_the_cache_and_uses_it(showtime, redis_client):
     holds.lock(showtime.id, "1", ["A1"])
-    facts = redis_client.hgetall(seatcache.hash_key(showtime.id))
+    facts = redis_client.hgetall(keys.hash_key(showtime.id))
     assert facts["A1"] == SeatState.AVAILABLE.value and facts["#status"] == ShowtimeStatus.SCHEDULED.value
-    assert 0 < redis_client.pttl(seatcache.hash_key(showtime.id)) <= 30_000
+    assert 0 < redis_client.pttl(keys.hash_key(showtime.id)) <= 30_000
 
 
 def test_seats_booked_or_blocked_after_the_cache_filled_cannot_be_held(showtime, redis_client):
@@ -61,19 +62,19 @@ def test_showtime_cancelled_or_moved_after_the_cache_filled(showtime):
 
 def test_a_fill_that_raced_a_change_is_refused(showtime, redis_client):
     holds.lock(showtime.id, "1", ["A1"])
-    redis_client.delete(seatcache.hash_key(showtime.id))
-    overall, own = redis_client.get(seatcache.global_gen_key()), redis_client.get(seatcache.gen_key(showtime.id))
+    redis_client.delete(keys.hash_key(showtime.id))
+    overall, own = redis_client.get(keys.global_gen_key()), redis_client.get(keys.gen_key(showtime.id))
     stale_gen = f"{overall or 0}:{own or 0}"
-    seatcache.invalidate({showtime.id})  # a commit announced while the reader was in the database
-    assert seatcache.fill(showtime.id, stale_gen) is False
-    assert not redis_client.exists(seatcache.hash_key(showtime.id))
+    seat_facts.invalidate({showtime.id})  # a commit announced while the reader was in the database
+    assert seat_facts.fill(showtime.id, stale_gen) is False
+    assert not redis_client.exists(keys.hash_key(showtime.id))
 
 
 def test_a_rolled_back_change_invalidates_nothing(showtime, redis_client):
     holds.lock(showtime.id, "1", ["A1"])
-    before = redis_client.get(seatcache.gen_key(showtime.id))
+    before = redis_client.get(keys.gen_key(showtime.id))
     showtime.status = ShowtimeStatus.CANCELLED
     db.session.flush()
     db.session.rollback()
-    assert redis_client.get(seatcache.gen_key(showtime.id)) == before
+    assert redis_client.get(keys.gen_key(showtime.id)) == before
     holds.lock(showtime.id, "1", ["A2"])

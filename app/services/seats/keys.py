@@ -1,0 +1,77 @@
+"""Every Redis key and channel of the seat domain, named once.
+
+Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showtime's keys together):
+  P:{st:N}:hold:A1    holder user id, with a PX expiry of SEAT_LOCK_TTL_MS
+  P:{st:N}:user:U     sorted set: the seats user U holds, scored by expiry (ms) -> per-user limit
+  P:{st:N}:deadline:U sorted set: the seats user U held lately, scored by their hold deadline (ms)
+  P:{st:N}:expiry     sorted set: "label|user" scored by expiry (ms) -> swept by workers.holds
+  P:{st:N}:version    INCR counter; every published event carries the next value
+  P:hold-index        sorted set: showtime id scored no later than its earliest expiry
+  P:user-holds:U      sorted set: "showtime|label" of every seat U holds, scored by expiry -> the
+                      cross-showtime cap (HOLD_MAX_SEATS_PER_USER)
+  P:events            the pub/sub channel of seat events for every showtime
+  P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms) and `#gen`
+  P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
+  P:seats-gen         INCR counter: bumped after a commit that changed seats we could not attribute
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+
+def _prefix() -> str:
+    return current_app.config["SEAT_LOCK_PREFIX"]
+
+
+def showtime_prefix(showtime_id: int) -> str:
+    return f"{_prefix()}:{{st:{showtime_id}}}:"
+
+
+def hold_key(showtime_id: int, label: str) -> str:
+    return f"{showtime_prefix(showtime_id)}hold:{label}"
+
+
+def user_key(showtime_id: int, user_id: str) -> str:
+    return f"{showtime_prefix(showtime_id)}user:{user_id}"
+
+
+def deadline_key(showtime_id: int, user_id: str) -> str:
+    return f"{showtime_prefix(showtime_id)}deadline:{user_id}"
+
+
+def user_holds_key(user_id: str) -> str:
+    """Every showtime's holds of one user: outside any showtime's hash tag (see the module docstring)."""
+    return f"{_prefix()}:user-holds:{user_id}"
+
+
+def expiry_key(showtime_id: int) -> str:
+    return f"{showtime_prefix(showtime_id)}expiry"
+
+
+def version_key(showtime_id: int) -> str:
+    return f"{showtime_prefix(showtime_id)}version"
+
+
+def index_key() -> str:
+    return f"{_prefix()}:hold-index"
+
+
+def events_channel() -> str:
+    return f"{_prefix()}:events"
+
+
+def renewals_key(showtime_id: int, user_id: str) -> str:
+    return f"{showtime_prefix(showtime_id)}renewals:{user_id}"
+
+
+def hash_key(showtime_id: int) -> str:
+    return f"{showtime_prefix(showtime_id)}seats"
+
+
+def gen_key(showtime_id: int) -> str:
+    return f"{showtime_prefix(showtime_id)}seats-gen"
+
+
+def global_gen_key() -> str:
+    return f"{_prefix()}:seats-gen"
