@@ -40,6 +40,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from app.extensions import api, db, jwt, migrate, redis_ext, sock
 
     db.init_app(app)
+    from app.services import locking
+
+    locking.init_app(app, db)  # row-lock waits end after a few seconds (503 busy), never queue for ever
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     jwt.init_app(app)
     sock.init_app(app)

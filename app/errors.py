@@ -158,6 +158,11 @@ def http_error_response(exc: HTTPException) -> Response:
     return response
 
 
+# lock_not_available (lock_timeout ran out, app/services/locking.py) and deadlock_detected: the database is
+# fine, the row is busy.
+_BUSY_PGCODES = {"55P03", "40P01"}
+
+
 def exception_response(exc: Exception) -> Response:
     """The response the app's error handlers give for exc: the handlers below call it, and so does code
     that answers outside Flask's dispatch (app/api/hold_lane.py)."""
@@ -169,6 +174,10 @@ def exception_response(exc: Exception) -> Response:
         log.warning("redis unavailable: %s", exc)
         return error_response(ServiceUnavailable("The seat lock store is unavailable; try again shortly.",
                                                  code="redis_unavailable", headers={"Retry-After": "5"}))
+    if isinstance(exc, sqlalchemy.exc.OperationalError) and getattr(exc.orig, "pgcode", None) in _BUSY_PGCODES:
+        log.info("row lock not granted in time: %s", str(exc.orig).strip().splitlines()[0])
+        return error_response(ServiceUnavailable("Someone else is changing this right now; try again in a moment.",
+                                                 code="busy", headers={"Retry-After": "1"}))
     if isinstance(exc, sqlalchemy.exc.OperationalError):
         log.warning("database unavailable: %s", exc)
         return error_response(ServiceUnavailable("The database is unavailable; try again shortly.",

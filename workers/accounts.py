@@ -6,13 +6,13 @@ import logging
 
 from celery import shared_task
 
-from app.services import auth
+from app.services import auth, tasks
 from app.services.uow import transaction
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="workers.accounts.purge_revoked_tokens", acks_late=True)
+@shared_task(name=tasks.PURGE_REVOKED_TOKENS, acks_late=True)
 def purge_revoked_tokens() -> int:
     """Delete revocation rows of tokens past their expiry (they fail the exp check anyway); idempotent."""
     with transaction():

@@ -10,11 +10,11 @@ from celery import shared_task
 from app.celery_ext import single_instance, single_instance_key
 from app.extensions import get_redis
 from app.metrics import SEAT_HOLDS_EXPIRED
+from app.services import tasks
 from app.services.seats import expiry
 
 log = logging.getLogger(__name__)
 
-EXPIRE_HOLDS = "workers.holds.expire_holds"
 SWEEP_LOCK_MS = 60_000
 
 
@@ -22,7 +22,7 @@ def sweep_lock_key() -> str:
     return single_instance_key("expire-holds")
 
 
-@shared_task(name=EXPIRE_HOLDS, ignore_result=True, soft_time_limit=50, time_limit=55)
+@shared_task(name=tasks.EXPIRE_HOLDS, ignore_result=True, soft_time_limit=50, time_limit=55)
 @single_instance("expire-holds", SWEEP_LOCK_MS, skipped={"skipped": True, "showtimes": 0, "released": 0})
 def expire_holds(limit: int = 500) -> dict[str, Any]:
     """Release lapsed holds and publish `seat_released` for them; runs hook handlers for lapsed holds.

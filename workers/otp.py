@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from flask import current_app
 
-from app.services import otp
+from app.services import otp, tasks
 from app.services.mail import MailError, send_mail
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 3
 
 
-@shared_task(bind=True, name="workers.otp.send_otp_email", max_retries=MAX_RETRIES, acks_late=True)
+@shared_task(bind=True, name=tasks.SEND_OTP_EMAIL, max_retries=MAX_RETRIES, acks_late=True)
 def send_otp_email(self, address: str, issue_id: str) -> bool:  # type: ignore[no-untyped-def]
     """Create the code for address and mail it; idempotent per issue_id, retried on mail errors.
 

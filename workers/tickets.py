@@ -8,6 +8,7 @@ import sqlalchemy.exc
 from celery import shared_task
 
 from app.errors import Conflict, NotFound
+from app.services import tasks
 from app.services import tickets as ticket_service
 from app.services.uow import transaction
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 5
 
 
-@shared_task(bind=True, name="workers.tickets.render_ticket", max_retries=MAX_RETRIES, acks_late=True)
+@shared_task(bind=True, name=tasks.RENDER_TICKET, max_retries=MAX_RETRIES, acks_late=True)
 def render_ticket(self, booking_id: int) -> str | None:  # type: ignore[no-untyped-def]
     """Render booking_id's ticket PDF; idempotent (an existing file is kept), retried on transient errors."""
     try:

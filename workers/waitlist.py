@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 from celery import shared_task
 from flask import current_app
 
-from app.services import waitlist
+from app.services import tasks, waitlist
 from app.services.mail import MailError, send_mail
-from app.services.seats import expiry
 from app.services.uow import transaction
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def _text(notice: waitlist.Notice, showtime_id: int) -> str:
     )
 
 
-@shared_task(bind=True, name=waitlist.NOTIFY_TASK, max_retries=MAX_RETRIES, acks_late=True)
+@shared_task(bind=True, name=tasks.NOTIFY_WAITLIST, max_retries=MAX_RETRIES, acks_late=True)
 def notify_waitlist(self, showtime_id: int) -> int:  # type: ignore[no-untyped-def]
     """Mail the waiting users whose count fits the free seats and mark them notified; idempotent
     (the notified mark and the cooldown), retried on mail errors for those not yet told."""
@@ -56,22 +55,13 @@ def notify_waitlist(self, showtime_id: int) -> int:  # type: ignore[no-untyped-d
     return sent
 
 
-@expiry.on_holds_lapsed
-def notify_on_lapse(lapsed: expiry.Lapsed) -> None:
-    """Lapsed holds free their seats: the waiting list may hear of them."""
-    if lapsed.released:
-        with transaction():
-            waitlist.seats_freed(lapsed.showtime_id)
-
-
-@shared_task(name="workers.waitlist.sweep_waitlists")
+@shared_task(name=tasks.SWEEP_WAITLISTS)
 def sweep_waitlists() -> int:
     """Queue a notice run for every showtime someone waits for. The hooks (lapsed holds, failed or
     expired orders, cancellations) tell the waiting list at once; this catches what frees seats without
     a hook: a buyer's own unlock (kept off that hot path) or staff unblocking seats. A run with no free
     seats, or only users told within the cooldown, sends nothing."""
     showtimes = waitlist.waiting_showtimes()
-    notify = current_app.extensions["celery"].tasks[waitlist.NOTIFY_TASK]  # this app's, not the shared proxy's
     for showtime_id in showtimes:
-        notify.apply_async(args=[showtime_id])
+        tasks.enqueue(tasks.NOTIFY_WAITLIST, showtime_id)
     return len(showtimes)

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
 from app.errors import NotFound
-from app.extensions import db
-from app.models import Order
 from app.schemas.common import ErrorBody
 from app.schemas.payments import DevCheckoutArgs, DevCheckoutResult
-from app.services import webhooks
+from app.services import orders, webhooks
 from app.services.payment_gateways import get_gateway
 from app.services.payment_gateways.dev import DevGateway
 from app.services.uow import transaction
@@ -33,8 +30,8 @@ def dev_checkout(args: dict[str, Any]) -> dict[str, Any]:
     With `send_webhook` it also delivers the webhook Razorpay would send, through the same intake.
     """
     gateway = get_gateway()
-    order = db.session.scalar(sa.select(Order).where(Order.gateway_order_id == args["razorpay_order_id"]))
-    if not isinstance(gateway, DevGateway) or order is None or order.user_id != int(get_jwt_identity()):
+    order = orders.own_order(int(get_jwt_identity()), args["razorpay_order_id"])
+    if not isinstance(gateway, DevGateway):
         raise NotFound("No dev checkout for this order.", code="order_not_found")
     result = gateway.simulate_payment(order.gateway_order_id, args["outcome"])
     result["webhook"] = None

@@ -14,10 +14,9 @@ from redis.exceptions import RedisError
 from app import metrics
 from app.api.docs import error_responses
 from app.errors import AppError
-from app.extensions import db
-from app.models import User
 from app.models.seating import SEAT_LABEL
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
+from app.services import accounts_admin
 from app.services.auth import revocation_checked_in_step, with_revocation_guard
 from app.services.seats import holds
 
@@ -173,8 +172,7 @@ def inspect_locks(args: dict[str, Any], showtime_id: int) -> dict[str, Any]:
     """Who holds the named seats (all held seats when none is named) and for how long; holder ids for staff."""
     viewer = get_jwt_identity()
     seats = holds.inspect(showtime_id, args.get("seat_ids"))
-    user = db.session.get(User, int(viewer)) if str(viewer).isdigit() else None
-    staff = user is not None and user.is_active and user.is_staff
+    staff = accounts_admin.is_staff(viewer)
     return {"showtime_id": showtime_id, "seats": [
         {"seat_id": s.seat_id, "held": s.held, "mine": s.holder_id == viewer, "ttl_ms": s.ttl_ms,
          "expires_at": s.expires_at, **({"holder_id": s.holder_id} if staff else {})}

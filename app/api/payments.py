@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from app.errors import AppError, NotFound, http_exception_body
 from app.extensions import db
 from app.metrics import WEBHOOKS_RECEIVED
-from app.models import Order, Role, User
+from app.models import Order
 from app.schemas.common import ErrorBody
 from app.schemas.payments import (
     BookingListArgs,
@@ -28,7 +28,7 @@ from app.schemas.payments import (
     VerifyResult,
     WebhookAck,
 )
-from app.services import bookings, orders, paging, tasks, tickets, webhooks
+from app.services import accounts_admin, bookings, orders, paging, tasks, tickets, webhooks
 from app.services.payment_gateways import gateway_status
 from app.services.uow import transaction
 
@@ -39,8 +39,7 @@ def current_user_id() -> int:
 
 
 def caller_is_staff() -> bool:
-    role = db.session.scalar(sa.select(User.role).where(User.id == current_user_id()))
-    return role in (Role.ADMIN, Role.SUPERADMIN)
+    return accounts_admin.is_staff(current_user_id())
 
 
 def _verify_body(outcome: orders.Confirmation) -> dict[str, Any]:
@@ -160,10 +159,9 @@ def ticket_pdf(booking_id: int) -> Response:
         raise NotFound("This booking was cancelled; it has no ticket.", code="booking_not_found")
     path = tickets.ticket_file(booking)
     if path is None:
-        tasks.enqueue(tasks.RENDER_TICKET, booking.id)
+        tasks.enqueue(tasks.RENDER_TICKET, booking.id)  # rendered in-process in the embedded default
         db.session.expire_all()
-        refreshed = db.session.get(type(booking), booking.id)
-        path = tickets.ticket_file(refreshed) if refreshed is not None else None
+        path = tickets.ticket_file(bookings.get_booking_for(current_user_id(), booking_id, staff=True))
     if path is None:
         response = jsonify({"status": "rendering", "booking_id": booking.id})
         response.status_code = 202

@@ -26,7 +26,7 @@ from app.schemas.accounts import (
     UserSchema,
     VerifyOtpSchema,
 )
-from app.services import accounts_admin, auth, otp, paging
+from app.services import accounts_admin, auth, otp, paging, tasks
 from app.services.uow import transaction
 
 
@@ -75,8 +75,7 @@ def send_otp(body: dict[str, Any]) -> dict[str, Any]:
     The answer is the same whether or not the address already has an account.
     """
     issue_id = otp.request_code(body["email"])
-    # This app's Celery, not the shared_task proxy (which follows whichever app was created last).
-    current_app.extensions["celery"].tasks["workers.otp.send_otp_email"].delay(body["email"], issue_id)
+    tasks.enqueue(tasks.SEND_OTP_EMAIL, body["email"], issue_id)
     return {"status": "sent", "expires_in": current_app.config["OTP_TTL_S"],
             "resend_after": current_app.config["OTP_RESEND_COOLDOWN_S"]}
 

@@ -78,3 +78,11 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
               {"is_active": [not active, active]})
         log.info("user %s %s by %s", target.id, "restored" if active else "suspended", actor.id)
     return target
+
+
+def is_staff(user_id: object) -> bool:
+    """Whether user_id (a token's subject) names an active admin or superadmin."""
+    if not str(user_id).isdigit():
+        return False
+    user = db.session.get(User, int(str(user_id)))
+    return user is not None and user.is_active and user.is_staff

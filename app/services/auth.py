@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 import jwt as pyjwt
 import redis.exceptions
 import sqlalchemy as sa
-from app.services.seats.scripts import GuardRefused
 from flask import Flask, current_app, g, has_request_context, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_limiter import RateLimitExceeded
@@ -46,6 +45,7 @@ from app.extensions import db, get_redis, jwt, limiter
 from app.models import RevokedToken, Role, User
 from app.services.otp import normalize_email, verify_code
 from app.services.passwords import hash_password, verify_password
+from app.services.seats.scripts import GuardRefused
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,6 @@ from app.models import (
     ShowtimeSeat,
 )
 from app.services import order_states, paging, refunds, waitlist
-from app.services.locking import lock_timeout
 from app.services.seats import holds
 from app.services.uow import after_commit
 
@@ -54,7 +53,6 @@ def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tup
     Raises NotFound (not the caller's: the same as unknown), Conflict `cancellation_closed`,
     `booking_cancelled` or `already_checked_in`.
     """
-    lock_timeout()
     booking = db.session.scalar(sa.select(Booking).where(Booking.id == booking_id).with_for_update())
     if booking is None or (booking.user_id != user_id and not staff):
         raise NotFound(f"Booking {booking_id} was not found.", code="booking_not_found")
@@ -99,7 +97,6 @@ def cancel_showtime_sales(showtime_id: int) -> dict[str, int]:
     """For a showtime being cancelled: cancel every booking with a full refund (checked in or not)
     and expire the orders still waiting for payment. Payments captured later are refunded by
     confirm_payment, which refuses to book a cancelled showtime."""
-    lock_timeout()
     bookings = list(db.session.scalars(
         sa.select(Booking).where(Booking.showtime_id == showtime_id, Booking.state == BookingState.CONFIRMED)
         .order_by(Booking.id).with_for_update()
@@ -136,7 +133,6 @@ def get_booking_for(user_id: int, booking_id: int, *, staff: bool = False) -> Bo
 
 def check_in(reference: str) -> Booking:
     """Admit a booking once. Raises NotFound, Conflict `already_checked_in` / `booking_cancelled`."""
-    lock_timeout()
     booking = db.session.scalar(sa.select(Booking).where(Booking.reference == reference).with_for_update())
     if booking is None:
         raise NotFound("No booking has this reference.", code="booking_not_found")

@@ -37,10 +37,9 @@ from app.models import (
 )
 from app.services import order_states, promos, refunds, tasks, waitlist
 from app.services.catalogue import sellable_showtime
-from app.services.locking import lock_timeout
 from app.services.payment_gateways import get_gateway
 from app.services.seats import expiry, holds
-from app.services.uow import after_commit
+from app.services.uow import after_commit, transaction
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,6 @@ def _order_for_update(gateway_order_id: str) -> tuple[Order, Showtime]:
     """The order and its showtime, locked in the one order every path takes: showtime (FOR SHARE), order,
     then seats. A staff cancellation holds the showtime FOR UPDATE, so a capture confirmed meanwhile waits
     for it and then sees the showtime cancelled, instead of booking seats of a cancelled show."""
-    lock_timeout()
     showtime_id = db.session.scalar(sa.select(Order.showtime_id).where(Order.gateway_order_id == gateway_order_id))
     if showtime_id is None:
         raise NotFound("No order matches this payment.", code="order_not_found")
@@ -170,6 +168,15 @@ def _order_for_update(gateway_order_id: str) -> tuple[Order, Showtime]:
         .execution_options(populate_existing=True)
     ).one()
     return order, showtime
+
+
+def own_order(user_id: int, gateway_order_id: str) -> Order:
+    """The caller's order for a gateway order id. Raises NotFound (another user's order too: ids reveal
+    nothing)."""
+    order = db.session.scalar(sa.select(Order).where(Order.gateway_order_id == gateway_order_id))
+    if order is None or order.user_id != user_id:
+        raise NotFound("No order matches this payment.", code="order_not_found")
+    return order
 
 
 def booking_of(order: Order) -> Booking | None:
@@ -284,10 +291,7 @@ def verify_payment(user_id: int, gateway_order_id: str, gateway_payment_id: str,
     """
     gateway = get_gateway()
     gateway.verify_payment_signature(gateway_order_id, gateway_payment_id, signature)
-    order = db.session.execute(sa.select(Order.user_id, Order.amount, Order.currency)
-                               .where(Order.gateway_order_id == gateway_order_id)).first()
-    if order is None or order.user_id != user_id:
-        raise NotFound("No order matches this payment.", code="order_not_found")
+    order = own_order(user_id, gateway_order_id)
     paid = gateway.fetch_payment(gateway_payment_id)  # outside every row lock: a slow gateway queues nobody
     if paid.order_id != gateway_order_id:
         raise Conflict("This payment belongs to another order.", code="payment_order_mismatch")
@@ -343,3 +347,12 @@ def expire_orders_for_lapsed_holds(lapsed: expiry.Lapsed) -> int:
                 order_states.move(order, OrderState.EXPIRED)
                 count += 1
     return count
+
+
+@expiry.on_holds_lapsed
+def expire_orders_on_lapse(lapsed: expiry.Lapsed) -> None:
+    """When holds lapse, the orders waiting on those seats expire with them (its own unit of work)."""
+    with transaction():
+        count = expire_orders_for_lapsed_holds(lapsed)
+    if count:
+        log.info("expired %s orders of showtime %s whose holds lapsed", count, lapsed.showtime_id)

@@ -79,15 +79,9 @@ class Applied:
         return self.subtotal - self.discount
 
 
-def _lock_timeout() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
-
-
 def _find(code: str, *, lock: bool) -> PromoCode | None:
     stmt = sa.select(PromoCode).where(PromoCode.code == normalize_code(code))
     if lock:
-        _lock_timeout()
         # populate_existing: the row may be in the session already from an unlocked look (apply(lock=False))
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return db.session.scalar(stmt)
@@ -163,7 +157,6 @@ def still_redeemable(order: Order) -> bool:
     again under the row lock if the code's limits still allow it."""
     if order.promo_id is None:
         return True
-    _lock_timeout()
     promo = db.session.scalar(sa.select(PromoCode).where(PromoCode.id == order.promo_id).with_for_update())
     if promo is None:
         return False

@@ -25,7 +25,6 @@ from app.errors import Conflict, NotFound, PaymentError
 from app.extensions import db
 from app.models import Order, OrderState, Payment, PaymentState, Refund, RefundState
 from app.services import order_states, paging, tasks
-from app.services.locking import lock_timeout
 from app.services.payment_gateways import GatewayRefund, get_gateway
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,6 @@ def claim(refund_id: int) -> RefundRequest | None:
 
     None when the refund is no longer pending or another worker holds its row right now. Raises NotFound.
     """
-    lock_timeout()
     refund = db.session.scalar(sa.select(Refund).where(Refund.id == refund_id).with_for_update(skip_locked=True))
     if refund is None:
         if db.session.get(Refund, refund_id) is None:
@@ -111,7 +109,6 @@ def record(refund_id: int, outcome: GatewayRefund | PaymentError) -> Refund:
 
     Raises NotFound.
     """
-    lock_timeout()
     refund = db.session.scalar(sa.select(Refund).where(Refund.id == refund_id).with_for_update())
     if refund is None:
         raise NotFound(f"Refund {refund_id} was not found.", code="refund_not_found")
@@ -170,7 +167,6 @@ def retry_failed(refund_id: int) -> Refund:
 
     Raises NotFound, Conflict `refund_not_failed`.
     """
-    lock_timeout()
     refund = db.session.scalar(sa.select(Refund).where(Refund.id == refund_id).with_for_update())
     if refund is None:
         raise NotFound(f"Refund {refund_id} was not found.", code="refund_not_found")

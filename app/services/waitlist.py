@@ -26,14 +26,14 @@ from sqlalchemy.orm import joinedload
 from app.errors import NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.models import SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, User, WaitlistEntry
-from app.services import paging
+from app.services import paging, tasks
 from app.services.catalogue import sellable_showtime
+from app.services.seats import expiry
 from app.services.seats.keys import expiry_key
-from app.services.uow import after_commit
+from app.services.uow import after_commit, transaction
 
 log = logging.getLogger(__name__)
 
-NOTIFY_TASK = "workers.waitlist.notify_waitlist"
 DEFAULT_COOLDOWN_S = 3600
 _QUEUED = "cineverse_waitlist_queued"
 
@@ -98,7 +98,7 @@ def seats_freed(showtime_id: int) -> None:
 
     def enqueue() -> None:
         db.session.info.get(_QUEUED, set()).discard(showtime_id)
-        current_app.extensions["celery"].tasks[NOTIFY_TASK].apply_async(args=[showtime_id])
+        tasks.enqueue(tasks.NOTIFY_WAITLIST, showtime_id)
 
     after_commit(enqueue)
 
@@ -185,3 +185,11 @@ def booked(user_id: int, showtime_id: int) -> None:
     """user_id bought seats of showtime_id: they no longer wait for it."""
     db.session.execute(sa.delete(WaitlistEntry).where(WaitlistEntry.showtime_id == showtime_id,
                                                       WaitlistEntry.user_id == user_id))
+
+
+@expiry.on_holds_lapsed
+def notify_on_lapse(lapsed: expiry.Lapsed) -> None:
+    """Lapsed holds free their seats: the waiting list may hear of them (its own unit of work)."""
+    if lapsed.released:
+        with transaction():
+            seats_freed(lapsed.showtime_id)

@@ -13,16 +13,17 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.errors import ValidationError
+from app.errors import AppError, ValidationError
 from app.extensions import db
 from app.models import WebhookEvent
 from app.models._types import utcnow
-from app.services import tasks
+from app.services import orders, tasks
 from app.services.payment_gateways import get_gateway
 from app.textcheck import has_lone_surrogate
 
@@ -173,3 +174,58 @@ def accept(raw_body: bytes, signature: str | None, event_id_header: str | None) 
     if is_new:
         tasks.enqueue_after_commit(tasks.PROCESS_WEBHOOK, row.id)
     return row, is_new
+
+
+# ---- processing (workers.payments.process_webhook) -------------------------------------------------
+
+CONFIRMING_EVENTS = {"payment.captured", "order.paid"}
+FAILING_EVENTS = {"payment.failed"}
+
+
+def process(event_row_id: int) -> str | None:
+    """Act on a stored event once (flushes only): confirm its payment (book or refund) or record a failed
+    attempt; the outcome is kept on the event. Idempotent: a processed event answers its result again."""
+    event = db.session.scalar(sa.select(WebhookEvent).where(WebhookEvent.id == event_row_id).with_for_update())
+    if event is None or event.processed_at is not None:
+        return event.result if event else None
+    event.result = _apply_or_roll_back(event)
+    event.processed_at = utcnow()
+    return event.result
+
+
+def unprocessed_ids(older_than_s: int = 30, limit: int = 100) -> list[int]:
+    """Stored events still unprocessed after older_than_s (a lost task): the sweep queues them again.
+    Younger ones are still in their first task."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    return list(db.session.scalars(
+        sa.select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff)
+        .order_by(WebhookEvent.id).limit(limit)
+    ))
+
+
+def _apply_or_roll_back(event: WebhookEvent) -> str:
+    """Act on the event inside a savepoint: a domain error (unknown order, a payment of another order)
+    undoes whatever the attempt had written, and only the refusal is recorded on the event."""
+    try:
+        with db.session.begin_nested():
+            return _apply(event)
+    except AppError as exc:
+        return f"rejected:{exc.code}"
+
+
+def _apply(event: WebhookEvent) -> str:
+    refs = event_refs(event.payload)
+    if not refs.gateway_order_id:
+        return "ignored:no_order"
+    if refs.event in CONFIRMING_EVENTS:
+        if not refs.gateway_payment_id:
+            return "ignored:no_payment"
+        outcome = orders.confirm_payment(refs.gateway_order_id, refs.gateway_payment_id, refs.amount,
+                                         refs.currency)
+        if outcome.booking is not None:
+            return f"booked:{outcome.booking.reference}"
+        return f"refund:{outcome.order.state.value}"
+    if refs.event in FAILING_EVENTS:
+        order = orders.fail_payment(refs.gateway_order_id, refs.gateway_payment_id)
+        return f"failed:{order.state.value}" if order else "ignored:unknown_order"
+    return "ignored:event_type"

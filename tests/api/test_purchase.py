@@ -525,3 +525,24 @@ def test_a_domain_error_in_the_webhook_worker_rolls_its_writes_back(sclient, sct
     event = db.session.scalar(sa.select(WebhookEvent))
     assert event.processed_at is not None and event.result == "rejected:order_state_conflict"
     assert db.session.scalar(sa.select(Order.state)) == OrderState.CREATED
+
+
+def test_a_row_locked_too_long_is_a_clear_busy_answer(sclient, sctx):
+    """A request that waits for another transaction's row lock gives up after a few seconds with 503 `busy`
+    and Retry-After, instead of queueing without end or saying the database is down."""
+    buyer = make_user()
+    showtime = make_showtime()
+    lock(sclient, buyer, showtime.id, ["K2"])
+    order = create_order(sclient, buyer, showtime.id, ["K2"])
+    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
+    booking = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"],
+                     paid["razorpay_signature"]).get_json()["booking"]
+    headers = auth_headers(buyer)
+    db.session.remove()
+    with db.engine.connect() as other:
+        other.execute(sa.text("SELECT id FROM bookings WHERE id = :id FOR UPDATE"), {"id": booking["id"]})
+        answer = sclient.post(f"/api/payments/bookings/{booking['id']}/cancel", headers=headers)
+        other.rollback()
+    assert answer.status_code == 503 and answer.get_json()["error"]["code"] == "busy"
+    assert answer.headers["Retry-After"] == "1"
+    assert sclient.post(f"/api/payments/bookings/{booking['id']}/cancel", headers=headers).status_code == 200

@@ -13,10 +13,10 @@ from app.models import Booking, Order, SeatState, ShowtimeSeat, ShowtimeStatus, 
 from app.services import orders
 from app.services.seats import expiry
 from app.services.uow import transaction
+from app.services.waitlist import notify_on_lapse
 from tests.accounts_support import inbox_fixture  # noqa: F401  (the inbox fixture)
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
 from tests.purchase_support import create_order, dev_pay, lock, lose_seat_locks, verify
-from workers.waitlist import notify_on_lapse
 
 
 def join(client, user, showtime_id, seats):

@@ -18,6 +18,7 @@ from flask_jwt_extended import create_access_token
 from app.extensions import db
 from app.realtime.hub import get_hub
 from app.services.seats import holds
+from app.services.tasks import EXPIRE_HOLDS
 from tests.conftest import DATABASE_URL, REDIS_URL, make_test_app
 from tests.factories import make_showtime, make_user
 from tests.realtime.helpers import (
@@ -29,7 +30,6 @@ from tests.realtime.helpers import (
     wait_for,
 )
 from tests.tcp_proxy import TcpProxy
-from workers.holds import EXPIRE_HOLDS
 
 
 @pytest.fixture()

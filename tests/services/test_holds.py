@@ -14,8 +14,9 @@ from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
 from app.models import Booking, Order, SeatState, ShowtimeSeat, ShowtimeStatus
 from app.services.seats import expiry, holds
+from app.services.tasks import EXPIRE_HOLDS
 from tests.factories import make_showtime, make_user
-from workers.holds import EXPIRE_HOLDS, sweep_lock_key
+from workers.holds import sweep_lock_key
 
 
 @pytest.fixture()
