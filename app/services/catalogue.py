@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from app.errors import Conflict, NotFound, ValidationError
+from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import Movie, Screen, SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, Theatre
 from app.services import paging
 from app.services.layouts import seats_of
+from app.services.seats import rules
 
 
 def _like(term: str) -> str:
@@ -152,8 +153,7 @@ def sellable_showtime(showtime_id: int) -> Showtime:
     showtime = db.session.get(Showtime, showtime_id)
     if showtime is None:
         raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
-    if showtime.status != ShowtimeStatus.SCHEDULED:
-        raise Conflict("This showtime was cancelled.", code="showtime_cancelled")
-    if showtime.starts_at <= datetime.now(timezone.utc):
-        raise Conflict("This showtime has already started.", code="showtime_started")
+    refusal = rules.off_sale(showtime.id, showtime.status, showtime.starts_at)
+    if refusal is not None:
+        raise refusal
     return showtime

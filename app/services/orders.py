@@ -33,12 +33,11 @@ from app.models import (
     SeatState,
     Showtime,
     ShowtimeSeat,
-    ShowtimeStatus,
 )
 from app.services import order_states, promos, refunds, tasks, waitlist
 from app.services.catalogue import sellable_showtime
 from app.services.payment_gateways import get_gateway
-from app.services.seats import expiry, holds
+from app.services.seats import expiry, holds, rules
 from app.services.uow import after_commit, transaction
 
 log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
     labels = sorted(holds.normalize_labels(seat_ids))
     sellable_showtime(showtime_id)
     seats = _seats(showtime_id, labels)
-    sold = [s.label for s in seats if s.state != SeatState.AVAILABLE]
+    sold = [s.label for s in seats if not rules.seat_sellable(s.state)]
     if sold:
         raise Conflict("These seats are no longer available.", code="seat_taken", details={"seat_ids": sold})
     holds.assert_held(showtime_id, user_id, labels)
@@ -236,8 +235,8 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
         return Confirmation(order, None, refunds.start(order, payment, payment.amount, "promo_unavailable"))
 
     seats = _seats(order.showtime_id, order.seat_labels, for_update=True)
-    unavailable = [s.label for s in seats if s.state != SeatState.AVAILABLE]
-    if unavailable or showtime.status != ShowtimeStatus.SCHEDULED:
+    unavailable = [s.label for s in seats if not rules.seat_sellable(s.state)]
+    if unavailable or showtime.status != rules.ON_SALE_STATUS:  # a capture after the start still books
         order_states.move(order, OrderState.REFUND_PENDING)
         log.warning("order %s paid but seats %s are gone: refunding", order.public_id, ",".join(unavailable))
         return Confirmation(order, None, refunds.start(order, payment, payment.amount, "seats_unavailable"))
@@ -250,7 +249,7 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
     updated: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         sa.update(ShowtimeSeat)
         .where(ShowtimeSeat.showtime_id == order.showtime_id,  # names the showtime for seatcache
-               ShowtimeSeat.id.in_([s.id for s in seats]), ShowtimeSeat.state == SeatState.AVAILABLE)
+               ShowtimeSeat.id.in_([s.id for s in seats]), rules.sellable_seat_clause())
         .values(state=SeatState.BOOKED, booking_id=booking.id)
         .execution_options(synchronize_session=False)
     )

@@ -25,10 +25,10 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import NotFound, ValidationError
 from app.extensions import db, get_redis
-from app.models import SeatState, Showtime, ShowtimeSeat, ShowtimeStatus, User, WaitlistEntry
+from app.models import Showtime, ShowtimeSeat, User, WaitlistEntry
 from app.services import paging, tasks
 from app.services.catalogue import sellable_showtime
-from app.services.seats import expiry
+from app.services.seats import expiry, rules
 from app.services.seats.keys import expiry_key
 from app.services.uow import after_commit, transaction
 
@@ -119,7 +119,7 @@ def free_seats(showtime_id: int) -> int:
     """Seats for sale right now: available in the database, less those held in Redis."""
 
     available = db.session.scalar(sa.select(sa.func.count()).select_from(ShowtimeSeat).where(
-        ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.state == SeatState.AVAILABLE)) or 0
+        ShowtimeSeat.showtime_id == showtime_id, rules.sellable_seat_clause())) or 0
     client = get_redis()
     seconds, micros = client.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000
@@ -131,7 +131,7 @@ def due_notices(showtime_id: int, limit: int = 500) -> list[Notice]:
     """The earliest waiting users (not told within the cooldown) whose count fits the free seats, taken
     in queue order while seats remain; their rows stay locked (SKIP LOCKED for a concurrent run)."""
     showtime = db.session.get(Showtime, showtime_id)
-    if showtime is None or showtime.status != ShowtimeStatus.SCHEDULED or showtime.starts_at <= _now():
+    if showtime is None or rules.off_sale(showtime.id, showtime.status, showtime.starts_at) is not None:
         return []
     cooldown = int(current_app.config.get("WAITLIST_NOTIFY_COOLDOWN_S", DEFAULT_COOLDOWN_S))
     cutoff = _now() - timedelta(seconds=cooldown)
@@ -168,7 +168,7 @@ def waiting_showtimes(limit: int = 200) -> list[int]:
     rows = db.session.execute(
         sa.select(WaitlistEntry.showtime_id)
         .join(Showtime, Showtime.id == WaitlistEntry.showtime_id)
-        .where(Showtime.status == ShowtimeStatus.SCHEDULED, Showtime.starts_at > _now(),
+        .where(*rules.on_sale_clauses(),
                sa.or_(WaitlistEntry.notified_at.is_(None), WaitlistEntry.notified_at < cutoff))
         .group_by(WaitlistEntry.showtime_id)
         .order_by(sa.func.min(WaitlistEntry.created_at)).limit(limit)

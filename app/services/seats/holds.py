@@ -36,10 +36,9 @@ from flask import current_app
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.metrics import SEAT_HOLDS_RELEASED
-from app.models import SeatState, ShowtimeStatus
 from app.models._types import UTCDateTime
 from app.models.seating import SEAT_LABEL
-from app.services.seats import facts, scripts
+from app.services.seats import facts, rules, scripts
 from app.services.seats.keys import (
     deadline_key,
     events_channel,
@@ -127,13 +126,8 @@ def _load_seats(showtime_id: int, labels: list[str], *, for_lock: bool) -> dict[
     if unknown:
         raise ValidationError(f"Unknown seats for showtime {showtime_id}: {', '.join(unknown)}.",
                               code="unknown_seats", details={"seat_ids": unknown})
-    if for_lock:
-        if status != ShowtimeStatus.SCHEDULED.value:
-            raise Conflict("This showtime was cancelled; its seats cannot be held.", code="showtime_cancelled",
-                           details={"showtime_id": showtime_id})
-        if starts_at <= datetime.now(timezone.utc):
-            raise Conflict("This showtime has already started; its seats cannot be held.",
-                           code="showtime_started", details={"showtime_id": showtime_id})
+    if for_lock and (refusal := rules.off_sale(showtime_id, status, starts_at)) is not None:
+        raise refusal
     return states
 
 
@@ -190,7 +184,7 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
             result = scripts.run_guarded("lock", keys, args, guard, client)
         if result[0] == -2:  # the seats changed while we read them: ask the database this once
             states = _load_seats(showtime_id, labels, for_lock=True)
-            unsellable = [s for s in labels if states[s] != SeatState.AVAILABLE.value]
+            unsellable = [s for s in labels if not rules.seat_sellable(states[s])]
             if unsellable:
                 raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
             args[5] = "0"
@@ -200,11 +194,9 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
         raise ValidationError(f"Unknown seats for showtime {showtime_id}: {', '.join(unknown)}.",
                               code="unknown_seats", details={"seat_ids": unknown})
     if result[0] == -4:
-        raise Conflict("This showtime was cancelled; its seats cannot be held.", code="showtime_cancelled",
-                       details={"showtime_id": showtime_id})
+        raise rules.cancelled(showtime_id)
     if result[0] == -5:
-        raise Conflict("This showtime has already started; its seats cannot be held.",
-                       code="showtime_started", details={"showtime_id": showtime_id})
+        raise rules.started(showtime_id)
     if result[0] == -6:
         raise _seat_taken(showtime_id, list(result[1]), {"booked": list(result[1])})
     if result[0] == 0:

@@ -11,7 +11,7 @@ import redis
 from redis.commands.core import Script
 
 from app.extensions import get_redis
-from app.models import SeatState, ShowtimeStatus
+from app.services.seats import rules
 
 # Shared by the lock script and the fill script (facts.py): the generation the cache must carry.
 _LUA_GEN = """
@@ -132,7 +132,7 @@ if redis.call('PTTL', KEYS[8]) < last + cooldown - now then redis.call('PEXPIRE'
 redis.call('ZADD', KEYS[3], 'LT', expires, sid)
 local version = publish(KEYS[4], channel, 'seat_locked', sid, labels)
 return {1, expires, now, version, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
-""".replace("@AVAILABLE@", SeatState.AVAILABLE.value).replace("@SCHEDULED@", ShowtimeStatus.SCHEDULED.value)
+""".replace("@AVAILABLE@", rules.SELLABLE_SEAT_STATE.value).replace("@SCHEDULED@", rules.ON_SALE_STATUS.value)
 
 # KEYS: user zset, expiry zset, version, user-holds zset, seat keys...
 # ARGV: user, showtime id, channel, event type, labels...
