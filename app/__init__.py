@@ -56,7 +56,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
 
-    from app.services.auth import init_auth
+    from app.api.security import init_auth
 
     init_auth(app)  # JWT callbacks (blocklist, error shape) and the rate limiter
 
@@ -72,7 +72,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     facts.init_app(app)  # the lock's Redis copy of seat facts follows every commit that changes them
     app.register_blueprint(web.bp)
 
-    from app.api import hold_lane
+    from app.hotpath import lane as hold_lane
 
     hold_lane.install(app)  # plain lock/unlock requests answered in front of Flask's dispatch (issue 3)
 

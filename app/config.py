@@ -187,7 +187,7 @@ class Config:
         self.WS_SEND_TIMEOUT_S = _int("WS_SEND_TIMEOUT_S", 10, 1, 120)
         # Seat sockets open at once per client address, across all web processes (Redis); 0 = no limit.
         self.WS_MAX_PER_IP = _int("WS_MAX_PER_IP", 50, 0, 100_000)
-        # Plain lock/unlock requests are answered in front of Flask's dispatch (app/api/hold_lane.py);
+        # Plain lock/unlock requests are answered in front of Flask's dispatch (app/hotpath/lane.py);
         # false sends every request through the views (same answers, slower).
         self.HOLD_LANE_ENABLED = _bool("HOLD_LANE_ENABLED", True)
 

@@ -165,7 +165,7 @@ _BUSY_PGCODES = {"55P03", "40P01"}
 
 def exception_response(exc: Exception) -> Response:
     """The response the app's error handlers give for exc: the handlers below call it, and so does code
-    that answers outside Flask's dispatch (app/api/hold_lane.py)."""
+    that answers outside Flask's dispatch (app/hotpath/lane.py)."""
     if isinstance(exc, AppError):
         return error_response(exc)
     if isinstance(exc, HTTPException):

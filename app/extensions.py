@@ -17,7 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from app.errors import http_error_response
-from app.jwt_cache import CachingJWTManager
+from app.hotpath.jwt_cache import CachingJWTManager
 
 log = logging.getLogger(__name__)
 

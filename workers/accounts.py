@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from app.services import auth, tasks
+from app.services import revocation, tasks
 from app.services.uow import transaction
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def purge_revoked_tokens() -> int:
     """Delete revocation rows of tokens past their expiry (they fail the exp check anyway); idempotent."""
     with transaction():
-        purged = auth.purge_expired_revocations()
+        purged = revocation.purge_expired_revocations()
     if purged:
         log.info("purged %s expired token revocations", purged)
     return purged

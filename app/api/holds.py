@@ -9,15 +9,12 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
-from redis.exceptions import RedisError
 
-from app import metrics
 from app.api.docs import error_responses
-from app.errors import AppError
-from app.models.seating import SEAT_LABEL
+from app.hotpath.holds_work import hold_body, hold_seats, plain_seat_ids, release_seats
+from app.hotpath.revocation_step import revocation_checked_in_step
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
 from app.services import accounts_admin
-from app.services.auth import revocation_checked_in_step, with_revocation_guard
 from app.services.seats import holds
 
 blp = Blueprint("holds", __name__, url_prefix="/api", description="Seat holds (Redis locks with a TTL)")
@@ -40,31 +37,6 @@ def _errors(*statuses: int):  # type: ignore[no-untyped-def]
     return error_responses(blp, {status: descriptions[status] for status in statuses})
 
 
-def _hold_body(result: holds.HoldResult) -> dict[str, Any]:
-    return {"showtime_id": result.showtime_id, "seat_ids": result.seat_ids, "expires_at": result.expires_at,
-            "ttl_ms": int(current_app.config["SEAT_LOCK_TTL_MS"]), "holds": result.holds}
-
-
-# Lock and unlock are the hot routes (bench/RESULTS.md): their JSON in and out skips marshmallow when the
-# answer is plain, with the same result. The schemas stay the documentation (the decorators below keep
-# them in the OpenAPI spec) and the judge of every body the fast path does not accept outright, so every
-# 422 is still the schema's; tests/api/test_holds_api.py compares both paths.
-
-def plain_seat_ids(data: Any, maximum: int) -> dict[str, Any] | None:
-    """What SeatIdsSchema would load from data when it is plainly valid ({"seat_ids": [1..maximum
-    distinct seat labels]}, nothing else); None for anything else, left to the schema."""
-    if type(data) is not dict or len(data) != 1:
-        return None
-    seat_ids = data.get("seat_ids")
-    if type(seat_ids) is not list or not seat_ids:
-        return None
-    for seat_id in seat_ids:
-        if type(seat_id) is not str or SEAT_LABEL.match(seat_id) is None:
-            return None
-    distinct = list(dict.fromkeys(seat_ids))
-    return {"seat_ids": distinct} if len(distinct) <= maximum else None
-
-
 def _seat_ids_body(view: Callable[..., Any]) -> Callable[..., Any]:
     """@blp.arguments(SeatIdsSchema, error_status_code=422), documented the same, with a fast path for
     plainly valid JSON bodies (plain_seat_ids); every other body goes through the schema."""
@@ -81,51 +53,13 @@ def _seat_ids_body(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def dump_holds(body: dict[str, Any]) -> dict[str, Any]:
-    """HoldsSchema().dump(body), written out (tests/api/test_holds_api.py checks they agree)."""
-    return {"showtime_id": int(body["showtime_id"]), "seat_ids": [str(s) for s in body["seat_ids"]],
-            "expires_at": body["expires_at"].isoformat(), "ttl_ms": int(body["ttl_ms"]),
-            "holds": [{"seat_id": str(h["seat_id"]), "expires_at": h["expires_at"].isoformat()}
-                      for h in body["holds"]]}
-
-
-def dump_released(body: dict[str, Any]) -> dict[str, Any]:
-    """ReleasedSchema().dump(body), written out (tests/api/test_holds_api.py checks they agree)."""
-    return {"showtime_id": int(body["showtime_id"]), "seat_ids": [str(s) for s in body["seat_ids"]],
-            "released": [str(s) for s in body["released"]]}
-
-
-def hold_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
-    """The lock route's work and answer body, shared with app/api/hold_lane.py (`payload`: the token
-    decoded there; None inside the view, whose decorators left it pending)."""
-    try:
-        result = with_revocation_guard(lambda guard: holds.lock(showtime_id, user_id, seat_ids, guard=guard), payload)
-    except AppError as exc:
-        metrics.SEAT_LOCKS_REFUSED.labels(exc.code).inc()
-        raise
-    except RedisError:
-        metrics.SEAT_LOCKS_REFUSED.labels("redis_unavailable").inc()
-        raise
-    metrics.SEAT_LOCKS_GRANTED.inc()
-    return dump_holds(_hold_body(result))
-
-
-def release_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
-    """The unlock route's work and answer body (as hold_seats)."""
-    released = with_revocation_guard(lambda guard: holds.release(showtime_id, user_id, seat_ids, guard=guard),
-                                     payload)
-    return dump_released({"showtime_id": showtime_id, "seat_ids": seat_ids, "released": released})
-
-
 LOCK_RULE = "/showtimes/<int:showtime_id>/redis-lock-seats"
 UNLOCK_RULE = "/showtimes/<int:showtime_id>/redis-unlock-seats"
 
 
 # Lock and unlock check the token's revocation inside their hold script (one Redis round trip a request);
-# app.services.auth.revocation_checked_in_step explains how every other path still gets the usual check.
-# app/api/hold_lane.py answers the plain requests of both routes before Flask's dispatch, with the same
+# app.hotpath.revocation_step explains how every other path still gets the usual check.
+# app/hotpath/lane.py answers the plain requests of both routes before Flask's dispatch, with the same
 # functions; these views answer everything else.
 @blp.route(LOCK_RULE, methods=["POST"])
 @revocation_checked_in_step
@@ -159,7 +93,7 @@ def unlock_seats(body: dict[str, Any], showtime_id: int) -> Response:
 @_errors(401, 403, 404, 409, 422, 503)
 def extend_locks(body: dict[str, Any], showtime_id: int) -> dict[str, Any]:
     """Renew the caller's holds on the named seats to a full TTL from now."""
-    return _hold_body(holds.extend(showtime_id, get_jwt_identity(), body["seat_ids"], limit_renewals=True))
+    return hold_body(holds.extend(showtime_id, get_jwt_identity(), body["seat_ids"], limit_renewals=True))
 
 
 @blp.route("/showtimes/<int:showtime_id>/redis-inspect-locks")

@@ -26,7 +26,7 @@ from app.schemas.accounts import (
     UserSchema,
     VerifyOtpSchema,
 )
-from app.services import accounts_admin, auth, otp, paging, tasks
+from app.services import accounts_admin, auth, otp, paging, revocation, tasks
 from app.services.uow import transaction
 
 
@@ -150,10 +150,10 @@ def logout(body: dict[str, Any]) -> None:
     """End the session: the bearer access token, the refresh token when given, and every refresh token
     of the same sign-in (given or not) get 401 from then on."""
     with transaction():
-        auth.revoke(get_jwt())
-        auth.revoke_family(get_jwt())
+        revocation.revoke(get_jwt())
+        revocation.revoke_family(get_jwt())
         if body.get("refresh_token"):
-            auth.revoke_encoded_refresh(body["refresh_token"], get_jwt_identity())
+            revocation.revoke_encoded_refresh(body["refresh_token"], get_jwt_identity())
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -168,7 +168,7 @@ def refresh(_body: dict[str, Any]) -> dict[str, Any]:
     """Exchange a refresh token (bearer header or `refresh_token` in the body) for a new pair; the old
     refresh token is revoked."""
     with transaction():
-        return auth.rotate(get_jwt())
+        return revocation.rotate(get_jwt())
 
 
 @blp.route("/me")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.models import Role, User
-from app.services import auth, catalogue, paging
+from app.services import catalogue, paging, revocation
 from app.services.audit import audit
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,9 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         target.is_active = active
         db.session.flush()
         if active:
-            auth.restore_user(target)
+            revocation.restore_user(target)
         else:
-            auth.suspend_user(target)
+            revocation.suspend_user(target)
         audit(actor, "user.restore" if active else "user.suspend", "user", target.id,
               {"is_active": [not active, active]})
         log.info("user %s %s by %s", target.id, "restored" if active else "suspended", actor.id)

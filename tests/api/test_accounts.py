@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from app.extensions import db, get_redis
 from app.models import RevokedToken, Role, User
-from app.services import auth
+from app.services import auth, revocation
 from tests.accounts_support import bearer, inbox_fixture, sign_up  # noqa: F401  (the inbox fixture)
 from tests.factories import make_showtime, make_user
 
@@ -324,7 +324,7 @@ def _rotated_long_ago(refresh_token: str) -> None:
 
 def test_a_refresh_token_reused_after_rotation_ends_its_whole_session(client, ctx, inbox, caplog, monkeypatch):
     # Alembic's fileConfig (the session fixture runs the migrations) disables loggers that existed before it.
-    monkeypatch.setattr(logging.getLogger("app.services.auth"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("app.services.revocation"), "disabled", False)
     tokens = sign_up(client, inbox, "reuse@example.com")
     other = client.post("/api/user/login", json={"email": "reuse@example.com", "password": "s3cret-pass"}).get_json()
     stolen = tokens["refresh_token"]
@@ -332,7 +332,7 @@ def test_a_refresh_token_reused_after_rotation_ends_its_whole_session(client, ct
     assert rotated.status_code == 200
     newer = rotated.get_json()["refresh_token"]
     _rotated_long_ago(stolen)
-    with caplog.at_level(logging.WARNING, logger="app.services.auth"):
+    with caplog.at_level(logging.WARNING, logger="app.services.revocation"):
         again = client.post("/api/user/refresh", headers=bearer(stolen))  # the owner's copy comes back
     assert again.status_code == 401 and again.get_json()["error"]["code"] == "token_revoked"
     assert "refresh token reused after rotation" in caplog.text
@@ -416,7 +416,7 @@ def test_revocation_check_reads_redis_only_and_rebuilds_from_the_database(app, c
         from flask_jwt_extended import decode_token
 
         jti_live = decode_token(live)["jti"]
-        assert auth.is_token_revoked(jti_live) is False
+        assert revocation.is_token_revoked(jti_live) is False
         assert statements == []
         # Redis lost everything (restart): the revocation comes back from the database.
         redis_client.flushdb()

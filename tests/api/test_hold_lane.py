@@ -1,4 +1,4 @@
-"""The hold lane (app/api/hold_lane.py) answers plain lock/unlock requests in front of Flask's dispatch.
+"""The hold lane (app/hotpath/lane.py) answers plain lock/unlock requests in front of Flask's dispatch.
 
 It must answer exactly as the views do (status, headers, body, metrics), take only the requests it
 is meant to take, and leave everything else to the app untouched.
@@ -17,8 +17,8 @@ from flask_jwt_extended import create_refresh_token, decode_token
 from prometheus_client import REGISTRY
 from werkzeug.test import Client
 
-from app.api.hold_lane import MAX_BODY, HoldLane, install
 from app.extensions import db
+from app.hotpath.lane import MAX_BODY, HoldLane, install
 from app.models import Role
 from tests.conftest import make_test_app
 from tests.factories import auth_headers, make_showtime, make_user

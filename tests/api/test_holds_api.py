@@ -315,7 +315,7 @@ def test_the_fast_body_path_agrees_with_the_schema(ctx, data):
 
 
 def test_the_written_out_dumps_agree_with_the_schemas():
-    from app.api.holds import dump_holds, dump_released
+    from app.hotpath.holds_work import dump_holds, dump_released
     from app.schemas.holds import HoldsSchema, ReleasedSchema
 
     at = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""The verified-token cache (app/jwt_cache.py): same answers as a full decode, every request."""
+"""The verified-token cache (app/hotpath/jwt_cache.py): same answers as a full decode, every request."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import flask_jwt_extended.view_decorators as view_decorators
 import jwt as pyjwt
 from flask_jwt_extended import create_access_token
 
-from app.jwt_cache import cached_unverified_jwt_headers
+from app.hotpath.jwt_cache import cached_unverified_jwt_headers
 from tests.factories import make_user
 
 

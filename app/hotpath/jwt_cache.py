@@ -84,7 +84,7 @@ def cached_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
 def verified_claims(encoded_token: str) -> dict[str, Any] | None:
     """The claims of an access or refresh token a full decode already verified in this app (a copy), if
     it is still within its validity window; None when it must be decoded in full (an entry past its
-    window is dropped). The manager below and app/api/hold_lane.py both read the cache through it.
+    window is dropped). The manager below and app/hotpath/lane.py both read the cache through it.
     App context needed."""
     cache: _Cache | None = current_app.extensions.get("jwt_claims_cache")
     claims = cache.get(encoded_token) if cache is not None else None

@@ -17,7 +17,7 @@ What it shares with the views, so the two cannot drift apart:
   scripts with the token's revocation and its user's suspension checked in the same step
   (`with_revocation_guard`), count the lock metrics and dump the body;
 - the token: only a token that flask-jwt-extended already decoded and verified in this app is accepted
-  (app/jwt_cache.py keeps those; its exp/nbf/iat are checked again, its type must be `access`); an
+  (app/hotpath/jwt_cache.py keeps those; its exp/nbf/iat are checked again, its type must be `access`); an
   unknown token, a refresh token or any other Authorization shape goes to the app, which decodes it in
   full or answers 401/422 itself;
 - the body: `plain_seat_ids` is the views' own fast path; a body it does not accept, one the app's edge
@@ -45,10 +45,11 @@ from flask import Flask, Response
 from flask_jwt_extended.config import config as jwt_config
 
 from app import metrics
-from app.api.holds import LOCK_RULE, UNLOCK_RULE, hold_seats, plain_seat_ids, release_seats
+from app.api.holds import LOCK_RULE, UNLOCK_RULE
 from app.errors import exception_response
 from app.extensions import limiter
-from app.jwt_cache import verified_claims
+from app.hotpath.holds_work import hold_seats, plain_seat_ids, release_seats
+from app.hotpath.jwt_cache import verified_claims
 from app.textcheck import json_body_problem
 
 # The int converter's ids without a leading zero, at most 10 digits (PostgreSQL integers).
