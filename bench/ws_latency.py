@@ -112,10 +112,11 @@ def _listeners_main(port: int, path: str, count: int, expected: int, conn) -> No
 def run(listeners: int = 1000, events: int = 20, interval: float = 0.1, worker_class: str = "gevent") -> dict:
     seed = prepare(users=max(1, events // 10 + 1))
     showtime = seed["showtime_id"]
-    from app.services import holds
+    from app.services.seats import holds
 
     seats = [f"{'ABCDEFGHIJKL'[n // 18]}{n % 18 + 1}" for n in range(events)]
-    with gunicorn("wsgi:app", *WORKER_CLASSES[worker_class]) as port:
+    # every listener connects from 127.0.0.1: the per-address socket limit would refuse all but a few
+    with gunicorn("wsgi:app", *WORKER_CLASSES[worker_class], env={"WS_MAX_PER_IP": "0"}) as port:
         parent, child = mp.Pipe()
         process = mp.get_context("fork").Process(
             target=_listeners_main, args=(port, f"/api/showtimes/{showtime}/seats/ws", listeners, events, child))

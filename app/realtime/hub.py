@@ -16,6 +16,7 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -192,10 +193,13 @@ def get_hub(app: Flask) -> Hub:
     return app.extensions["realtime_hub"]
 
 
-def serve(client: Client, snapshot: Any, heartbeat_s: float, poll_s: float = 1.0) -> None:
+def serve(
+    client: Client, snapshot: Any, heartbeat_s: float, poll_s: float = 1.0, tick: Callable[[], None] | None = None
+) -> None:
     """Run one client until it goes away: its snapshot, then events in version order, pings when idle.
 
-    `snapshot()` returns the snapshot message (dict) and is called again whenever a re-sync is needed.
+    `snapshot()` returns the snapshot message (dict) and is called again whenever a re-sync is needed;
+    `tick()`, when given, on every turn of the loop (at least every 1.5 * poll_s).
     """
     import json
 
@@ -215,6 +219,8 @@ def serve(client: Client, snapshot: Any, heartbeat_s: float, poll_s: float = 1.0
     awaiting_pong = False
     ws = client.ws
     while ws.connected:
+        if tick is not None:
+            tick()
         if client.resync_needed:
             send_snapshot()
             last_sent = time.monotonic()

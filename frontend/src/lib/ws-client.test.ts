@@ -1,6 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { backoffDelay, SeatSocket, VersionTracker, type SeatEvent, type SeatSnapshot } from "./ws-client";
+import {
+  backoffDelay,
+  SeatSocket,
+  VersionTracker,
+  type SeatEvent,
+  type SeatSnapshot,
+  type SeatSocketOptions,
+} from "./ws-client";
 
 const ev = (version: number, type: SeatEvent["type"] = "seat_locked", seat_ids = ["A1"]): SeatEvent =>
   ({ type, seat_ids, version });
@@ -50,7 +57,7 @@ class FakeSocket {
   onmessage: ((e: { data: string }) => void) | null = null;
   onclose: (() => void) | null = null;
   onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
+  constructor(readonly url: string, readonly protocols: string[] = []) {
     FakeSocket.all.push(this);
   }
   send() {}
@@ -70,7 +77,8 @@ describe("SeatSocket", () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  function make(fetchSnapshot: () => Promise<SeatSnapshot<string>>) {
+  function make(fetchSnapshot: () => Promise<SeatSnapshot<string>>,
+                extra: Partial<SeatSocketOptions<string>> = {}) {
     const snapshots: SeatSnapshot<string>[] = [];
     const events: number[] = [];
     const socket = new SeatSocket<string>({
@@ -78,7 +86,8 @@ describe("SeatSocket", () => {
       fetchSnapshot,
       onSnapshot: (s) => snapshots.push(s),
       onEvent: (e) => events.push(e.version),
-      createSocket: (url) => new FakeSocket(url) as unknown as WebSocket,
+      createSocket: (url, protocols) => new FakeSocket(url, protocols) as unknown as WebSocket,
+      ...extra,
     });
     socket.start();
     return { socket, snapshots, events };
@@ -116,4 +125,31 @@ describe("SeatSocket", () => {
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(2); // stopped: no more reconnects
   });
+
+  it("offers the token as a subprotocol, never in the URL, and a fresh one on each connect", () => {
+    let token: string | undefined = "aaa.bbb.ccc";
+    const { socket } = make(() => Promise.reject(new Error("unused")), { token: () => token });
+    expect(FakeSocket.all[0]!.protocols).toEqual(["cineverse.v1", "bearer.aaa.bbb.ccc"]);
+    expect(FakeSocket.all[0]!.url).toBe("ws://test/seats/ws");
+    token = undefined; // signed out meanwhile
+    FakeSocket.all[0]!.close();
+    vi.advanceTimersByTime(600);
+    expect(FakeSocket.all[1]!.protocols).toEqual(["cineverse.v1"]);
+    socket.stop();
+  });
+
+  it.each(["invalid_token", "token_expired", "token_revoked", "account_inactive"])(
+    "refreshes once and reconnects with the new token after %s", async (code) => {
+      let token = "old.token.x";
+      const onAuthError = vi.fn(async () => {
+        token = "new.token.y";
+        return true;
+      });
+      const { socket } = make(() => Promise.reject(new Error("unused")), { token: () => token, onAuthError });
+      FakeSocket.all[0]!.emit({ type: "error", error: { code, message: "refused" } });
+      await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+      expect(onAuthError).toHaveBeenCalledTimes(1);
+      expect(FakeSocket.all[1]!.protocols).toEqual(["cineverse.v1", "bearer.new.token.y"]);
+      socket.stop();
+    });
 });

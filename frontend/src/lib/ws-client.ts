@@ -3,6 +3,10 @@
  * one per event; a gap means events were missed, so the seat map is re-fetched (events arriving
  * meanwhile are buffered and replayed on top of it). A dropped socket reconnects with exponential
  * backoff and the server opens every connection with a fresh snapshot.
+ *
+ * The access token never goes into the URL (proxies log URLs): the socket offers two subprotocols,
+ * `cineverse.v1` and `bearer.<token>`, and the server answers `cineverse.v1`. The socket is
+ * server-to-client only; the server closes it (1008) on any message from the client.
  */
 
 export type SeatEventType = "seat_locked" | "seat_released" | "seat_booked" | "seat_update";
@@ -46,12 +50,25 @@ export class VersionTracker {
   }
 }
 
+export const SEAT_SUBPROTOCOL = "cineverse.v1";
+
+/** What the server answers a refused token with (the HTTP API's codes); a refresh may fix it. */
+export const AUTH_ERROR_CODES: readonly string[] = ["invalid_token", "token_expired", "token_revoked",
+  "account_inactive"];
+
+/** The subprotocols a seat socket offers: the protocol, and the viewer's token when signed in. */
+export function seatProtocols(token: string | undefined): string[] {
+  return token ? [SEAT_SUBPROTOCOL, `bearer.${token}`] : [SEAT_SUBPROTOCOL];
+}
+
 export type SeatSnapshot<S> = { version: number | null; seats: S[] };
 export type SocketStatus = "connecting" | "live" | "resyncing" | "reconnecting" | "closed";
 
 export type SeatSocketOptions<S> = {
-  /** ws(s) URL, asked again on every (re)connect so a fresh token is used */
+  /** ws(s) URL; never carries the token */
   url: () => string;
+  /** the access token, asked again on every (re)connect so a fresh one is used */
+  token?: () => string | undefined;
   /** the seat map over HTTP, for a re-sync after a gap */
   fetchSnapshot: () => Promise<SeatSnapshot<S>>;
   onSnapshot: (snapshot: SeatSnapshot<S>) => void;
@@ -60,7 +77,7 @@ export type SeatSocketOptions<S> = {
   /** the server refused the token: return true once a new one is stored */
   onAuthError?: () => Promise<boolean>;
   /** injectable for tests */
-  createSocket?: (url: string) => WebSocket;
+  createSocket?: (url: string, protocols: string[]) => WebSocket;
   baseDelayMs?: number;
   maxDelayMs?: number;
 };
@@ -132,10 +149,10 @@ export class SeatSocket<S> {
   private connect(): void {
     if (this.stopped) return;
     this.status(this.attempt === 0 ? "connecting" : "reconnecting");
-    const create = this.opts.createSocket ?? ((url: string) => new WebSocket(url));
+    const create = this.opts.createSocket ?? ((url: string, protocols: string[]) => new WebSocket(url, protocols));
     let socket: WebSocket;
     try {
-      socket = create(this.opts.url());
+      socket = create(this.opts.url(), seatProtocols(this.opts.token?.()));
     } catch {
       this.scheduleReconnect();
       return;
@@ -175,7 +192,7 @@ export class SeatSocket<S> {
     }
     if (msg.type === "error") {
       const code = (msg.error as { code?: string } | undefined)?.code;
-      if (code === "invalid_token" && this.opts.onAuthError && !this.authRetried) {
+      if (code && AUTH_ERROR_CODES.includes(code) && this.opts.onAuthError && !this.authRetried) {
         this.authRetried = true;
         const socket = this.socket;
         this.socket = null; // its close must not schedule a second reconnect
@@ -228,10 +245,7 @@ export class SeatSocket<S> {
 }
 
 /** ws:// or wss:// for a path on this site. */
-export function wsUrl(path: string, query: Record<string, string | undefined> = {}): string {
+export function wsUrl(path: string): string {
   const { protocol, host } = window.location;
-  const params = new URLSearchParams();
-  Object.entries(query).forEach(([k, v]) => v && params.set(k, v));
-  const qs = params.toString();
-  return `${protocol === "https:" ? "wss:" : "ws:"}//${host}${path}${qs ? `?${qs}` : ""}`;
+  return `${protocol === "https:" ? "wss:" : "ws:"}//${host}${path}`;
 }

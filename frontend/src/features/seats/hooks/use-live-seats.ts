@@ -67,7 +67,8 @@ export function useLiveSeats(showtimeId: number) {
   useEffect(() => {
     live.current = false;
     const socket = new SeatSocket<Seat>({
-      url: () => wsUrl(`/api/showtimes/${showtimeId}/seats/ws`, { token: getTokens()?.access }),
+      url: () => wsUrl(`/api/showtimes/${showtimeId}/seats/ws`),
+      token: () => getTokens()?.access,
       fetchSnapshot: async () => {
         const map = await getSeatMap(showtimeId);
         return { version: map.version ?? null, seats: map.seats };
