@@ -20,7 +20,7 @@ from app.schemas.catalogue import (
 )
 from app.schemas.common import ErrorBody
 from app.services import catalogue, paging
-from app.services.seatmap import live_seat_map
+from app.services.seats.seatmap import live_seat_map
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Movies, theatres, showtimes, seat maps")
 

@@ -36,9 +36,9 @@ from app.extensions import db, remote_address
 from app.realtime import ipslots
 from app.realtime.hub import Client, Hub, get_hub, serve
 from app.realtime.server import POLICY_VIOLATION, SUBPROTOCOL, SeatServer, SendTimeout, UpgradedResponse
-from app.services import realtime
 from app.services.auth import user_from_identity
 from app.services.catalogue import get_showtime
+from app.services.seats import events
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def _run(ws: SeatServer, showtime_id: int, token: str | None, slot: ipslots.Slot
 
     def snapshot() -> dict:  # type: ignore[type-arg]
         try:
-            return realtime.snapshot_message(get_showtime(showtime_id), viewer)
+            return events.snapshot_message(get_showtime(showtime_id), viewer)
         finally:
             db.session.remove()
 

@@ -24,7 +24,7 @@ from flask import Flask
 from simple_websocket import ConnectionClosed
 from wsproto.events import Ping
 
-from app.services import realtime
+from app.services.seats import events
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class Hub:
     def _run(self) -> None:
         backoff = 0.2
         with self.app.app_context():
-            channel = realtime.channel()
+            channel = events.channel()
             client: redis.Redis = self.app.extensions["redis"]
         while not self._stop.is_set():
             pubsub = None
@@ -180,7 +180,7 @@ class Hub:
             c.request_resync()
 
     def _dispatch(self, raw: str) -> None:
-        parsed = realtime.parse_event(raw)
+        parsed = events.parse_event(raw)
         if parsed is None:
             return
         showtime_id, version = parsed

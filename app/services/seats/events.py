@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.models import Showtime
-from app.services.seatmap import live_seat_map
 from app.services.seats import holds
 from app.services.seats.keys import events_channel
+from app.services.seats.seatmap import live_seat_map
 
 
 def channel() -> str:
