@@ -115,6 +115,7 @@ def _error_message(exc: Exception) -> str:
 def seats_ws(showtime_id: int) -> Response:
     """Snapshot of the seats, then every seat event of the showtime; a `bearer.` subprotocol marks the
     viewer's holds (see the module docstring)."""
+    metrics.skip_http_metrics()  # refusals before the upgrade included: the route is a socket, not a request
     token = _offered_token()
     slot = ipslots.acquire(remote_address())
     if slot is None:
@@ -124,7 +125,6 @@ def seats_ws(showtime_id: int) -> Response:
             ws = SeatServer(request.environ, send_timeout=float(current_app.config["WS_SEND_TIMEOUT_S"]))
         except (RemoteProtocolError, HandshakeFailed) as exc:
             raise BadUpgrade(details={"reason": str(exc)}) from exc
-        metrics.skip_http_metrics()
         try:
             _run(ws, showtime_id, token, slot)
         except SendTimeout:

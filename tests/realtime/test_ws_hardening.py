@@ -182,7 +182,7 @@ def test_a_broken_handshake_is_a_400_not_a_500(live):
 # ---- client messages: the protocol is server-to-client only ----
 
 @pytest.mark.parametrize("send", [lambda ws: ws.send("hello"), lambda ws: ws.send_binary(b"\x00"),
-                                  lambda ws: ws.send("")])
+                                  lambda ws: ws.send("")], ids=["text", "binary", "empty"])
 def test_any_client_message_closes_the_socket_with_1008(live, send):
     ws = connect(live["port"], live["showtime"])
     receive(ws)
