@@ -4,13 +4,12 @@ and the bookings a buyer or staff may see. Functions flush, never commit (app/se
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
-import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from app.errors import AppError, Conflict, NotFound
+from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models import (
     Booking,
@@ -24,23 +23,16 @@ from app.models import (
     Showtime,
     ShowtimeSeat,
 )
+from app.models._types import utcnow
 from app.services import order_states, paging, refunds, waitlist
 from app.services.seats import holds
 from app.services.uow import after_commit
 
 log = logging.getLogger(__name__)
 
-# What announcing seats after a commit may run into; the commit stands and clients re-sync.
-_ANNOUNCE_ERRORS = (redis.exceptions.RedisError, AppError)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def refund_percent(starts_at: datetime, now: datetime | None = None) -> int | None:
     """The refund share for cancelling now under CANCELLATION_POLICY; None when cancelling is closed."""
-    hours_left = (starts_at - (now or _now())).total_seconds() / 3600
+    hours_left = (starts_at - (now or utcnow())).total_seconds() / 3600
     for hours, percent in current_app.config["CANCELLATION_POLICY"]:
         if hours_left >= hours:
             return percent
@@ -72,7 +64,7 @@ def cancel_booking(user_id: int, booking_id: int, *, staff: bool = False) -> tup
 def _cancel_and_refund(booking: Booking, percent: int, reason: str) -> Refund | None:
     """Cancel a locked booking, free its seats and start a refund of percent of its amount."""
     booking.state = BookingState.CANCELLED
-    booking.cancelled_at = _now()
+    booking.cancelled_at = utcnow()
     db.session.execute(
         sa.update(ShowtimeSeat).where(ShowtimeSeat.booking_id == booking.id)
         .values(state=SeatState.AVAILABLE, booking_id=None).execution_options(synchronize_session=False)
@@ -87,7 +79,7 @@ def _cancel_and_refund(booking: Booking, percent: int, reason: str) -> Refund | 
         order_states.move(order, OrderState.REFUND_PENDING)
         refund = refunds.start(order, payment, amount, reason)
     showtime_id, labels = booking.showtime_id, list(booking.seat_labels)
-    after_commit(lambda: _publish_quietly(showtime_id, "seat_released", labels))
+    after_commit(lambda: holds.publish_quietly(showtime_id, "seat_released", labels))
     waitlist.seats_freed(showtime_id)
     log.info("booking %s cancelled refund=%s%% reason=%s", booking.reference, percent, reason)
     return refund
@@ -112,13 +104,6 @@ def cancel_showtime_sales(showtime_id: int) -> dict[str, int]:
     return {"bookings_cancelled": len(bookings), "refunds": refunds, "orders_expired": len(waiting)}
 
 
-def _publish_quietly(showtime_id: int, event: str, labels: list[str]) -> None:
-    try:
-        holds.publish(showtime_id, event, labels)
-    except _ANNOUNCE_ERRORS as exc:
-        log.warning("showtime %s: %s not announced (%s)", showtime_id, event, exc)
-
-
 def user_bookings(user_id: int, page: int, per_page: int) -> tuple[list[Booking], int]:
     return paging.paged(sa.select(Booking).where(Booking.user_id == user_id), (Booking.id.desc(),), page, per_page)
 
@@ -141,7 +126,7 @@ def check_in(reference: str) -> Booking:
     if booking.checked_in_at is not None:
         raise Conflict("This ticket was already used.", code="already_checked_in",
                        details={"checked_in_at": booking.checked_in_at.isoformat()})
-    booking.checked_in_at = _now()
+    booking.checked_in_at = utcnow()
     return booking
 
 

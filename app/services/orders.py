@@ -13,14 +13,13 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from app.errors import AppError, Conflict, NotFound, PaymentError, ValidationError
+from app.errors import Conflict, NotFound, PaymentError, ValidationError
 from app.extensions import db
 from app.models import (
     Booking,
@@ -34,6 +33,7 @@ from app.models import (
     Showtime,
     ShowtimeSeat,
 )
+from app.models._types import utcnow
 from app.services import order_states, promos, refunds, tasks, waitlist
 from app.services.catalogue import sellable_showtime
 from app.services.payment_gateways import get_gateway
@@ -41,14 +41,6 @@ from app.services.seats import expiry, holds, rules
 from app.services.uow import after_commit, transaction
 
 log = logging.getLogger(__name__)
-
-# What announcing seats after a commit may run into; the commit stands and clients re-sync.
-_ANNOUNCE_ERRORS = (redis.exceptions.RedisError, AppError)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 def _seats(showtime_id: int, labels: list[str], *, for_update: bool = False) -> list[ShowtimeSeat]:
     stmt = (sa.select(ShowtimeSeat)
@@ -99,7 +91,7 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
 
     existing = db.session.scalar(
         sa.select(Order).where(Order.user_id == user_id, Order.showtime_id == showtime_id,
-                               Order.state == OrderState.CREATED, Order.expires_at > _now())
+                               Order.state == OrderState.CREATED, Order.expires_at > utcnow())
         .order_by(Order.id.desc()).limit(1)
     )
     window = int(current_app.config["ORDER_PAYMENT_WINDOW_S"])
@@ -134,7 +126,7 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
                   amount=amount, discount=discount, promo_code=applied.promo.code if applied else None,
                   promo_id=applied.promo.id if applied else None, currency="INR", gateway=gateway.name,
                   gateway_order_id=gateway_order_id, state=OrderState.CREATED,
-                  expires_at=_now() + timedelta(seconds=window))
+                  expires_at=utcnow() + timedelta(seconds=window))
     db.session.add(order)
     db.session.flush()
     log.info("order %s created user=%s showtime=%s seats=%s subtotal=%s discount=%s promo=%s amount=%s",
@@ -272,7 +264,7 @@ def _announce_booking(showtime_id: int, user_id: int, labels: list[str], booking
             rest = [s for s in labels if s not in released]
             if rest:
                 holds.publish(showtime_id, "seat_booked", rest)
-        except _ANNOUNCE_ERRORS as exc:  # the booking stands; clients re-sync from the snapshot
+        except holds.ANNOUNCE_ERRORS as exc:  # the booking stands; clients re-sync from the snapshot
             log.warning("booking %s: could not announce seats (%s)", booking_id, exc)
         tasks.enqueue(tasks.RENDER_TICKET, booking_id)
 
@@ -322,7 +314,7 @@ def fail_payment(gateway_order_id: str, gateway_payment_id: str | None = None) -
 def expire_stale_orders(limit: int = 200) -> int:
     """Expire waiting orders whose payment window has passed (their holds lapse with it)."""
     stale = list(db.session.scalars(
-        sa.select(Order).where(Order.state == OrderState.CREATED, Order.expires_at < _now())
+        sa.select(Order).where(Order.state == OrderState.CREATED, Order.expires_at < utcnow())
         .order_by(Order.id).limit(limit).with_for_update(skip_locked=True)
     ))
     for order in stale:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from app.errors import Conflict, NotFound, PaymentError
 from app.extensions import db
 from app.models import Order, OrderState, Payment, PaymentState, Refund, RefundState
+from app.models._types import utcnow
 from app.services import order_states, paging, tasks
 from app.services.payment_gateways import GatewayRefund, get_gateway
 
@@ -32,10 +33,6 @@ log = logging.getLogger(__name__)
 # Pending refunds are asked again after this long, doubling per attempt up to the cap.
 RETRY_AFTER_S = 60
 RETRY_CAP_S = 3600
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def start(order: Order, payment: Payment, amount: int, reason: str) -> Refund:
@@ -77,7 +74,7 @@ def claim(refund_id: int) -> RefundRequest | None:
     assert payment is not None
     asked_before = refund.attempts > 0
     refund.attempts += 1
-    refund.requested_at = _now()
+    refund.requested_at = utcnow()
     return RefundRequest(refund.id, refund.key, payment.gateway_payment_id, refund.amount, refund.reason,
                          asked_before)
 
@@ -148,7 +145,7 @@ def note_error(refund_id: int, message: str) -> None:
 def due_ids(limit: int = 100) -> list[int]:
     """Pending refunds whose last attempt is old enough to try again (a lost task, a gateway outage),
     backing off per attempt; the sweep queues them."""
-    now = _now()
+    now = utcnow()
     rows = db.session.execute(
         sa.select(Refund.id, Refund.attempts, Refund.requested_at, Refund.created_at)
         .where(Refund.state == RefundState.PENDING, Refund.created_at < now - timedelta(seconds=RETRY_AFTER_S))

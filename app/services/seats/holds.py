@@ -33,7 +33,7 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from app.errors import Conflict, Forbidden, NotFound, ValidationError
+from app.errors import AppError, Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.metrics import SEAT_HOLDS_RELEASED
 from app.models._types import UTCDateTime
@@ -356,3 +356,15 @@ def publish(showtime_id: int, event: str, seat_ids: Iterable[str], client: redis
     labels = normalize_labels(seat_ids)
     return int(scripts.run("event", [version_key(showtime_id)], [events_channel(), event, showtime_id, *labels],
                            client))
+
+
+# What announcing seats after a commit may run into; the commit stands and clients re-sync.
+ANNOUNCE_ERRORS = (redis.exceptions.RedisError, AppError)
+
+
+def publish_quietly(showtime_id: int, event: str, labels: list[str]) -> None:
+    """publish(), after a commit that stands whatever happens: a failure is logged, clients re-sync."""
+    try:
+        publish(showtime_id, event, labels)
+    except ANNOUNCE_ERRORS as exc:
+        log.warning("showtime %s: %s not announced (%s)", showtime_id, event, exc)
