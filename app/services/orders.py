@@ -74,7 +74,8 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
     """Create an order for seats the caller holds; the amount comes from the seat prices, less the
     discount of promo_code (whose redemption counts from here, see app.services.promos).
 
-    The holds are extended to cover the payment window. An open order for the same seats (and the same
+    The holds are extended to cover the payment window; when a seat's deadline cuts that short, the order
+    expires with its holds. An open order for the same seats (and the same
     code) is returned again instead of creating a second one; one with another code is expired, giving
     its redemption back. Raises NotFound, ValidationError (`promo_invalid`, `promo_expired`,
     `promo_min_amount`...), Conflict (`hold_expired`, `seat_taken`, `showtime_started`,
@@ -98,7 +99,8 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
     code = promos.normalize_code(promo_code) if promo_code else None
     if existing is not None and sorted(existing.seat_labels) == labels:
         if existing.promo_code == code:
-            holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
+            held = holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
+            existing.expires_at = min(existing.expires_at, held.expires_at)  # never past its seats' holds
             return existing
         order_states.move(existing, OrderState.EXPIRED)  # replaced by an order with another code: frees its redemption
         db.session.flush()
@@ -121,12 +123,13 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
     if applied and applied.discount != discount:
         raise Conflict("The promo code changed while the order was being made; please try again.",
                        code="promo_changed", details={"promo_code": applied.promo.code})
-    holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
+    # the seats' deadline may cut the window short: the order then waits only as long as its holds last
+    held = holds.extend(showtime_id, user_id, labels, ttl_ms=window * 1000)
     order = Order(public_id=public_id, user_id=user_id, showtime_id=showtime_id, seat_labels=labels,
                   amount=amount, discount=discount, promo_code=applied.promo.code if applied else None,
                   promo_id=applied.promo.id if applied else None, currency="INR", gateway=gateway.name,
                   gateway_order_id=gateway_order_id, state=OrderState.CREATED,
-                  expires_at=utcnow() + timedelta(seconds=window))
+                  expires_at=min(utcnow() + timedelta(seconds=window), held.expires_at))
     db.session.add(order)
     db.session.flush()
     log.info("order %s created user=%s showtime=%s seats=%s subtotal=%s discount=%s promo=%s amount=%s",

@@ -412,3 +412,18 @@ def test_the_deadline_and_the_cross_showtime_cap_answer_409_with_stable_codes(cl
     spec = client.get("/api/openapi.json").get_json()
     lock_doc = spec["paths"]["/api/showtimes/{showtime_id}/redis-lock-seats"]["post"]["responses"]["409"]
     assert "hold_deadline_reached" in lock_doc["description"] and "hold_limit_exceeded" in lock_doc["description"]
+
+
+def test_an_order_never_promises_longer_than_its_seats_are_held(client, setup, app, monkeypatch):
+    """When the seats' deadline cuts the payment window short, the order expires with its holds, so the
+    checkout never shows a "held until" later than the hold itself."""
+    monkeypatch.setitem(app.config, "HOLD_MAX_LIFETIME_S", 30)
+    order = {"json": {"showtime_id": setup["id"], "seat_ids": ["H1", "H2"]}, "headers": setup["alice"]}
+    assert client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["H1", "H2"]},
+                       headers=setup["alice"]).status_code == 200
+    created = client.post("/api/payments/create-order", **order)
+    assert created.status_code == 201, created.get_json()
+    promised = datetime.fromisoformat(created.get_json()["expires_at"])
+    assert promised <= min(_hold_expiry(client, setup, "H1"), _hold_expiry(client, setup, "H2"))
+    again = client.post("/api/payments/create-order", **order).get_json()  # the open order, returned again
+    assert datetime.fromisoformat(again["expires_at"]) <= _hold_expiry(client, setup, "H1")
