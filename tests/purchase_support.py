@@ -58,6 +58,17 @@ def verify(client, user, order_id, payment_id, signature, headers=None):
         "razorpay_order_id": order_id, "razorpay_payment_id": payment_id, "razorpay_signature": signature})
 
 
+def book(client, user, showtime_id, seats):
+    """A whole purchase through the API and the dev gateway: (order, dev checkout result, booking)."""
+    lock(client, user, showtime_id, seats)
+    order = create_order(client, user, showtime_id, seats)
+    paid = dev_pay(client, user, order["gateway_order_id"])
+    body = verify(client, user, order["gateway_order_id"], paid["razorpay_payment_id"],
+                  paid["razorpay_signature"]).get_json()
+    assert body["status"] == "booked", body
+    return order, paid, body["booking"]
+
+
 def lose_seat_locks(redis_client, showtime_id: int) -> None:
     """Redis loses every seat-lock key of the showtime (not the dev gateway's records)."""
     for key in redis_client.scan_iter(match=f"*{{st:{showtime_id}}}*"):

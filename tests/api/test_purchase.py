@@ -37,6 +37,7 @@ from tests.purchase_support import (
     KEY_ID,
     KEY_SECRET,
     WEBHOOK_SECRET,
+    book,
     create_order,
     dev_pay,
     lock,
@@ -225,12 +226,7 @@ def test_a_failed_attempt_keeps_the_seats_and_a_capture_after_it_books(sclient, 
 
 def test_a_second_capture_of_a_booked_order_is_refunded(sclient, sctx):
     buyer = make_user()
-    showtime = make_showtime()
-    lock(sclient, buyer, showtime.id, ["G8"])
-    order = create_order(sclient, buyer, showtime.id, ["G8"])
-    first = dev_pay(sclient, buyer, order["gateway_order_id"])
-    assert verify(sclient, buyer, order["gateway_order_id"], first["razorpay_payment_id"],
-                  first["razorpay_signature"]).get_json()["status"] == "booked"
+    order, first, _booking = book(sclient, buyer, make_showtime().id, ["G8"])
     gateway = get_gateway()
     # a second tab paid the same order too (the dev gateway refuses paying a paid order; Razorpay allows
     # several payments of one order): the gateway captured it, and its webhook arrives
@@ -531,12 +527,7 @@ def test_a_row_locked_too_long_is_a_clear_busy_answer(sclient, sctx):
     """A request that waits for another transaction's row lock gives up after a few seconds with 503 `busy`
     and Retry-After, instead of queueing without end or saying the database is down."""
     buyer = make_user()
-    showtime = make_showtime()
-    lock(sclient, buyer, showtime.id, ["K2"])
-    order = create_order(sclient, buyer, showtime.id, ["K2"])
-    paid = dev_pay(sclient, buyer, order["gateway_order_id"])
-    booking = verify(sclient, buyer, order["gateway_order_id"], paid["razorpay_payment_id"],
-                     paid["razorpay_signature"]).get_json()["booking"]
+    _order, _paid, booking = book(sclient, buyer, make_showtime().id, ["K2"])
     headers = auth_headers(buyer)
     db.session.remove()
     with db.engine.connect() as other:

@@ -12,17 +12,7 @@ from app.models import Booking, Order, OrderState, Payment, Refund, RefundState,
 from app.services import refunds
 from app.services.payment_gateways import get_gateway
 from tests.factories import auth_headers, make_showtime, make_user
-from tests.purchase_support import create_order, dev_pay, lock, sign_payment, verify
-
-
-def booked(client, buyer, seats):
-    showtime = make_showtime()
-    lock(client, buyer, showtime.id, seats)
-    order = create_order(client, buyer, showtime.id, seats)
-    paid = dev_pay(client, buyer, order["gateway_order_id"])
-    answer = verify(client, buyer, order["gateway_order_id"], paid["razorpay_payment_id"], paid["razorpay_signature"])
-    assert answer.get_json()["status"] == "booked"
-    return order, paid, answer.get_json()["booking"]
+from tests.purchase_support import book, create_order, lock, sign_payment, verify
 
 
 def test_a_refund_whose_commit_was_lost_is_not_paid_twice(sclient, sctx, monkeypatch):
@@ -30,7 +20,7 @@ def test_a_refund_whose_commit_was_lost_is_not_paid_twice(sclient, sctx, monkeyp
     the same idempotency key and finds the refund made, instead of refunding again (a 50% refund that
     became 100% in the review's probe)."""
     buyer = make_user()
-    order, paid, booking = booked(sclient, buyer, ["B1", "B2"])
+    order, paid, booking = book(sclient, buyer, make_showtime().id, ["B1", "B2"])
     real_record = refunds.record
     calls = {"n": 0}
 
@@ -56,7 +46,7 @@ def test_a_refund_whose_commit_was_lost_is_not_paid_twice(sclient, sctx, monkeyp
 
 def test_refund_tasks_racing_refund_once(sclient, sctx):
     buyer = make_user()
-    order, paid, booking = booked(sclient, buyer, ["B3"])
+    order, paid, booking = book(sclient, buyer, make_showtime().id, ["B3"])
     from app.services.uow import transaction
 
     payment = db.session.scalar(sa.select(Payment))

@@ -16,7 +16,7 @@ from app.services.uow import transaction
 from app.services.waitlist import notify_on_lapse
 from tests.accounts_support import inbox_fixture  # noqa: F401  (the inbox fixture)
 from tests.factories import auth_headers, make_movie, make_showtime, make_user
-from tests.purchase_support import create_order, dev_pay, lock, lose_seat_locks, verify
+from tests.purchase_support import book, create_order, lock, lose_seat_locks
 
 
 def join(client, user, showtime_id, seats):
@@ -32,13 +32,7 @@ def only_for_sale(showtime_id: int, labels: list[str]) -> None:
 
 
 def buy(client, user, showtime_id, seats) -> int:
-    lock(client, user, showtime_id, seats)
-    order = create_order(client, user, showtime_id, seats)
-    paid = dev_pay(client, user, order["gateway_order_id"])
-    body = verify(client, user, order["gateway_order_id"], paid["razorpay_payment_id"],
-                  paid["razorpay_signature"]).get_json()
-    assert body["status"] == "booked", body
-    return body["booking"]["id"]
+    return book(client, user, showtime_id, seats)[2]["id"]
 
 
 def test_join_update_list_and_leave(client, ctx):
