@@ -150,10 +150,19 @@ class Config:
         self.EMBEDDED_DB = self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
         # No pool_pre_ping (a SELECT 1 per checkout): connections are recycled after 30 min, and a
         # connection found dead fails its one request while SQLAlchemy invalidates the whole pool.
+        # Pools wait instead of failing (README, "Sizing the pools"): a request that finds every connection
+        # busy queues for up to the pool timeout, and only then gets 503 `server_busy` with Retry-After.
+        # Per process: DB_POOL_SIZE + DB_MAX_OVERFLOW PostgreSQL connections, REDIS_MAX_CONNECTIONS Redis ones.
+        self.DB_POOL_SIZE = _int("DB_POOL_SIZE", 10, 1, 500)
+        self.DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10, 0, 500)
+        self.DB_POOL_TIMEOUT_S = _int("DB_POOL_TIMEOUT_S", 10, 1, 120)
         self.SQLALCHEMY_ENGINE_OPTIONS = (
-            {} if self.EMBEDDED_DB else {"pool_recycle": 1800, "pool_size": 10, "max_overflow": 20}
+            {} if self.EMBEDDED_DB else {"pool_recycle": 1800, "pool_size": self.DB_POOL_SIZE,
+                                         "max_overflow": self.DB_MAX_OVERFLOW, "pool_timeout": self.DB_POOL_TIMEOUT_S}
         )
         self.REDIS_URL = _env("REDIS_URL")  # None -> in-process stand-in (fakeredis)
+        self.REDIS_MAX_CONNECTIONS = _int("REDIS_MAX_CONNECTIONS", 64, 2, 10_000)
+        self.REDIS_POOL_TIMEOUT_S = _int("REDIS_POOL_TIMEOUT_S", 5, 1, 120)
         self.CELERY_EAGER = self.REDIS_URL is None or _bool("CELERY_EAGER", False)
         # The broker defaults to REDIS_URL; a separate database keeps queues apart from locks.
         self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)

@@ -84,6 +84,11 @@ class ServiceUnavailable(AppError):
     message = "A service this request needs is unavailable; try again shortly."
 
 
+class PoolExhausted(redis.exceptions.ConnectionError):
+    """Every connection of this process's Redis pool stayed busy for the whole pool timeout
+    (app/extensions.WaitingConnectionPool): the server is at capacity, Redis itself is fine."""
+
+
 class InvalidSignature(AppError):
     """A gateway signature (payment or webhook) or a signed reference that is missing or does not match."""
 
@@ -170,6 +175,11 @@ def exception_response(exc: Exception) -> Response:
         return error_response(exc)
     if isinstance(exc, HTTPException):
         return http_error_response(exc)
+    if isinstance(exc, (PoolExhausted, sqlalchemy.exc.TimeoutError)):
+        # a pool stayed empty for its whole timeout: truly full, so shed this request with a short wait
+        log.warning("connection pool exhausted: %s", exc)
+        return error_response(ServiceUnavailable("The server is at capacity; try again in a moment.",
+                                                 code="server_busy", headers={"Retry-After": "1"}))
     if isinstance(exc, redis.exceptions.RedisError):
         log.warning("redis unavailable: %s", exc)
         return error_response(ServiceUnavailable("The seat lock store is unavailable; try again shortly.",

@@ -16,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.errors import http_error_response
+from app.errors import PoolExhausted, http_error_response
 from app.hotpath.jwt_cache import CachingJWTManager
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,29 @@ class CineverseApi(Api):
         return http_error_response(error)
 
 
+class WaitingConnectionPool(redis.BlockingConnectionPool):
+    """At most `max_connections` connections; a caller that finds them all busy waits up to `timeout`
+    seconds for one (a gevent-friendly queue under the gevent workers) instead of failing at once, as
+    redis-py's default pool does past its limit ("Too many connections"). Only a wait that runs out
+    raises, as PoolExhausted: the server is full, not Redis down (503 `server_busy`, app/errors.py)."""
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get_connection(*args, **kwargs)
+        except redis.ConnectionError as exc:
+            if str(exc) == "No connection available.":  # redis-py's words for the wait that ran out
+                raise PoolExhausted(f"all {self.max_connections} Redis connections busy for {self.timeout} s") from exc
+            raise
+
+
+def redis_pool(app: Flask, url: str, **options: Any) -> WaitingConnectionPool:
+    """A bounded, waiting pool for `url`, sized by REDIS_MAX_CONNECTIONS / REDIS_POOL_TIMEOUT_S."""
+    return WaitingConnectionPool.from_url(  # type: ignore[return-value]
+        url, max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=app.config["REDIS_POOL_TIMEOUT_S"],
+        socket_connect_timeout=2, socket_timeout=5, health_check_interval=30, retry_on_timeout=False, **options,
+    )
+
+
 class RedisExtension:
     """One Redis client per app: the real server when REDIS_URL is set, else an in-process stand-in.
 
@@ -54,10 +77,7 @@ class RedisExtension:
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
         if url:
-            client = redis.Redis.from_url(
-                url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
-                health_check_interval=30, retry_on_timeout=False,
-            )
+            client = redis.Redis(connection_pool=redis_pool(app, url, decode_responses=True))
         else:
             import fakeredis
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_limiter import RateLimitExceeded
 
 from app.errors import TooManyRequests, Unauthorized, error_response
-from app.extensions import jwt, limiter
+from app.extensions import jwt, limiter, redis_pool
 from app.hotpath.revocation_step import defer_revocation_check, revoked_error
 from app.services.revocation import checked_jtis, is_revoked, refused_refresh_token
 
@@ -59,6 +59,11 @@ def init_auth(app: Flask) -> None:
         return error_response(Unauthorized("The token was refused.", code="invalid_token"))
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if app.config["RATELIMIT_STORAGE_URI"] == app.config.get("REDIS_URL"):
+        # the limiter's own client gets the same bounded, waiting pool as the app's (limits would make
+        # redis-py's default one, which fails past 100 connections under a burst)
+        pool = redis_pool(app, app.config["REDIS_URL"])
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": pool})
     limiter.init_app(app)
 
     @app.errorhandler(RateLimitExceeded)

@@ -15,7 +15,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from app import metrics
-from app.errors import AppError
+from app.errors import AppError, PoolExhausted
 from app.hotpath.revocation_step import with_revocation_guard
 from app.models.seating import SEAT_LABEL
 from app.services.seats import holds
@@ -64,8 +64,9 @@ def hold_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dic
     except AppError as exc:
         metrics.SEAT_LOCKS_REFUSED.labels(exc.code).inc()
         raise
-    except RedisError:
-        metrics.SEAT_LOCKS_REFUSED.labels("redis_unavailable").inc()
+    except RedisError as exc:
+        reason = "server_busy" if isinstance(exc, PoolExhausted) else "redis_unavailable"
+        metrics.SEAT_LOCKS_REFUSED.labels(reason).inc()
         raise
     metrics.SEAT_LOCKS_GRANTED.inc()
     return dump_holds(hold_body(result))
