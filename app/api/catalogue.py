@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, request
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
@@ -20,7 +21,11 @@ from app.schemas.catalogue import (
 )
 from app.schemas.common import ErrorBody
 from app.services import catalogue, paging
-from app.services.seats.seatmap import live_seat_map
+from app.services.seats.seatmap import SeatView, seat_view
+
+SEAT_MAP_HEADERS = {
+    "ETag": {"description": "validator of this map as the caller sees it", "schema": {"type": "string"}},
+}
 
 blp = Blueprint("catalogue", __name__, url_prefix="/api", description="Movies, theatres, showtimes, seat maps")
 
@@ -72,13 +77,26 @@ def get_showtime(showtime_id: int) -> Any:
 
 @blp.route("/showtimes/<int:showtime_id>/seats")
 @jwt_required(optional=True)
-@blp.response(200, SeatMapSchema)
+@blp.response(200, SeatMapSchema, headers=SEAT_MAP_HEADERS)
+@blp.alt_response(304, description="not_modified: the map still has the ETag sent in If-None-Match")
 @blp.alt_response(404, schema=ErrorBody, description="showtime_not_found")
-def get_seat_map(showtime_id: int) -> dict[str, Any]:
+def get_seat_map(showtime_id: int) -> Response:
     """The seat map: every seat with its section, price and status (available, locked, booked, blocked).
 
     Held seats show as locked and, with a bearer token, the caller's own holds carry `mine: true`. When
     the lock store is down the map is still served from the database with `holds_available: false`.
+    The answer carries an `ETag`; sent back in `If-None-Match`, it is answered `304` while the map (as
+    this caller sees it) is unchanged.
     """
-    showtime = catalogue.get_showtime(showtime_id)
-    return live_seat_map(showtime, viewer=get_jwt_identity())
+    return seat_map_response(seat_view(showtime_id, viewer=get_jwt_identity()))
+
+
+def seat_map_response(view: SeatView) -> Response:
+    """The seat map's bytes as they are (no dump), or 304 when the client already has them."""
+    etag = view.etag
+    private = request.headers.get("Authorization") is not None
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache" if private else "no-cache",
+               "Vary": "Authorization"}
+    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110 13.1.2)
+        return Response(status=304, headers=headers)
+    return Response(view.body, mimetype="application/json", headers=headers)

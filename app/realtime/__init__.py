@@ -165,9 +165,9 @@ def _run(ws: SeatServer, showtime_id: int, token: str | None, slot: ipslots.Slot
     hub = get_hub(app)
     client = Client(ws, showtime_id, viewer, max_queue=int(app.config.get("WS_MAX_QUEUE", 1000)))
 
-    def snapshot() -> dict:  # type: ignore[type-arg]
+    def snapshot() -> tuple[int | None, str]:
         try:
-            return events.snapshot_message(get_showtime(showtime_id), viewer)
+            return events.snapshot_message(showtime_id, viewer)
         finally:
             db.session.remove()
 

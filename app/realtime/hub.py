@@ -198,10 +198,9 @@ def serve(
 ) -> None:
     """Run one client until it goes away: its snapshot, then events in version order, pings when idle.
 
-    `snapshot()` returns the snapshot message (dict) and is called again whenever a re-sync is needed;
+    `snapshot()` returns the snapshot message's version and text and is called again whenever a re-sync is needed;
     `tick()`, when given, on every turn of the loop (at least every 1.5 * poll_s).
     """
-    import json
 
     def send_snapshot() -> None:
         client.resync_needed = False
@@ -210,9 +209,8 @@ def serve(
                 client.queue.get_nowait()
             except queue.Empty:
                 break
-        message = snapshot()
-        client.version = message.get("version")
-        client.send(json.dumps(message))
+        client.version, text = snapshot()
+        client.send(text)
 
     send_snapshot()
     last_sent = time.monotonic()

@@ -56,6 +56,8 @@ def _answer(response: Any) -> tuple[int, dict[str, str], str, Any]:
     data = response.get_data(as_text=True)
     headers = dict(response.headers)
     assert int(headers.pop("Content-Length")) == len(data.encode())
+    if "ETag" in headers:  # the seat map's: a digest of the bytes, which name the showtime
+        headers["ETag"] = "<etag>"
     for pattern, replacement in ((r'("(?:expires_at|retry_at)":\s*)"[^"]*"', r'\1"<t>"'),
                                  (r'("showtime_id":\s*)\d+', r'\1"<id>"'),
                                  (r"showtime \d+", "showtime <id>")):

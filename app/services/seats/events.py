@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
 
-from app.models import Showtime
 from app.services.seats import holds
 from app.services.seats.keys import events_channel
-from app.services.seats.seatmap import live_seat_map
+from app.services.seats.seatmap import seat_view
 
 
 def channel() -> str:
@@ -42,13 +40,16 @@ def parse_event(raw: str) -> tuple[int, int] | None:
         return None
 
 
-def snapshot_message(showtime: Showtime, viewer: str | None = None) -> dict[str, Any]:
-    """The first WebSocket message: every seat's status and the version it reflects; no holder ids.
+def snapshot_message(showtime_id: int, viewer: str | None = None) -> tuple[int | None, str]:
+    """The first WebSocket message, encoded, and the version it reflects: every seat's status, no holder
+    ids (`{"type": "snapshot", "showtime_id", "version", "holds_available", "seats", "counts"}`).
 
     With Redis down the seats come from the database alone, `holds_available` is false and `version`
-    is null; the client gets a fresh snapshot once the subscriber is back.
+    is null; the client gets a fresh snapshot once the subscriber is back. Raises NotFound.
     """
-    seat_map = live_seat_map(showtime, viewer=viewer)
-    return {"type": "snapshot", "showtime_id": showtime.id, "version": seat_map["version"],
-            "holds_available": seat_map["holds_available"], "seats": seat_map["seats"],
-            "counts": seat_map["counts"]}
+    view = seat_view(showtime_id, viewer=viewer)
+    text = (b'{"type":"snapshot","showtime_id":' + str(view.showtime_id).encode() + b',"version":'
+            + json.dumps(view.version).encode() + b',"holds_available":' + json.dumps(view.holds_available).encode()
+            + b',"seats":[' + view.seats + b'],"counts":' + json.dumps(view.counts, separators=(",", ":")).encode()
+            + b"}")
+    return view.version, text.decode()

@@ -8,10 +8,11 @@ hash that the lock's Lua script reads in the same step as it takes the holds:
 
 The copy is only trusted while its `#gen` equals "<P:seats-gen>:<P:{st:N}:seats-gen>" (the script checks),
 and it expires after SEAT_CACHE_TTL_S whatever happens. A commit that touched a `showtimes` or
-`showtime_seats` row through the app's session (ORM objects, or an UPDATE/DELETE whose WHERE names the
-showtime; anything else bumps the global counter) bumps the counter right after the commit, so the next
-lock reloads the facts from the database. A reload is refused if a counter moved while it read the
-database, so a reload can never store facts older than a change it missed.
+`showtime_seats` row (or a screen: the seat map shows its layout) through the app's session (ORM
+objects, or an UPDATE/DELETE whose WHERE names the showtime; anything else bumps the global counter)
+bumps the counter right after the commit, so the next lock (or seat map) reloads the facts from the
+database. A reload is refused if a counter moved while it read the database, so a reload can never
+store facts older than a change it missed.
 
 Stale is possible in two narrow cases: between a commit and its bump (the same window the lock's old
 database read had), and for writes made outside the app's session (psql, or a failed bump while Redis
@@ -21,7 +22,9 @@ and confirm_payment takes row locks and updates only seats that are still availa
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from typing import Any
 
 import redis
@@ -33,7 +36,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 
 from app.errors import NotFound
 from app.extensions import db, get_redis
-from app.models import Showtime, ShowtimeSeat
+from app.models import Screen, SeatState, Showtime, ShowtimeSeat
 from app.models._types import UTCDateTime
 from app.services.seats import scripts
 from app.services.seats.keys import gen_key, global_gen_key, hash_key
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 _CHANGED = "cineverse_seatcache_changed"  # session.info: showtime ids (or ALL) changed in this transaction
 ALL = 0  # not a showtime id: "some showtime we cannot name"
+_TAKEN_STATES = {SeatState.BOOKED.value, SeatState.BLOCKED.value}
 
 
 _FACTS_SQL = sa.text(
@@ -61,9 +65,14 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
         raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
     status, starts_at = rows[0][0], rows[0][1]
     fields: list[Any] = ["#status", status, "#starts", int(starts_at.timestamp() * 1000)]
+    taken = {}
     for row in rows:
         if row[2] is not None:
             fields += [row[2], row[3]]
+            if row[3] in _TAKEN_STATES:
+                taken[row[2]] = row[3]
+    # for the seat map (seatmap.py): the seats it shows as booked or blocked, and this copy's identity
+    fields += ["#taken", json.dumps(taken, separators=(",", ":")), "#fill", secrets.token_hex(8)]
     ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
     return bool(scripts.run("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key()],
                            [expected_gen, ttl_ms, *fields], client))
@@ -110,13 +119,19 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
             _changed(session).add(obj.id)
         elif isinstance(obj, ShowtimeSeat):
             _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
+        elif isinstance(obj, Screen) and obj not in session.new:
+            _changed(session).add(ALL)  # its layout shapes every showtime's seat map (seatmap.py)
 
 
 def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     mapper = state.bind_mapper
-    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat):
+    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat, Screen):
+        return
+    if mapper.class_ is Screen:
+        if not state.is_insert:
+            _changed(state.session).add(ALL)
         return
     column = Showtime.id if mapper.class_ is Showtime else ShowtimeSeat.showtime_id
     showtime_id = None if state.is_insert else _showtime_in(state.statement, column)

@@ -10,7 +10,8 @@ Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showt
   P:user-holds:U      sorted set: "showtime|label" of every seat U holds, scored by expiry -> the
                       cross-showtime cap (HOLD_MAX_SEATS_PER_USER)
   P:events            the pub/sub channel of seat events for every showtime
-  P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms) and `#gen`
+  P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms), `#gen`, and for
+                      the seat map `#taken` (booked and blocked seats, JSON) and `#fill` (this copy's id)
   P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
   P:seats-gen         INCR counter: bumped after a commit that changed seats we could not attribute
 """

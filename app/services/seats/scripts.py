@@ -252,6 +252,24 @@ end
 return out
 """
 
+# KEYS: seats hash, showtime gen, global gen, version, expiry zset   ARGV: hold key prefix ("P:{st:N}:hold:")
+# The seat map's live part in one step (seatmap.py): {1 when the seat facts' copy is current else 0, the
+# current gen, the copy's #fill and #taken, the event version, then label, holder for every live hold}.
+_LUA_SEAT_VIEW = _LUA_GEN + """
+local gen = seat_gen(KEYS[3], KEYS[2])
+local meta = redis.call('HMGET', KEYS[1], '#gen', '#fill', '#taken')
+local out = {(meta[1] == gen) and 1 or 0, gen, meta[2] or '', meta[3] or '', redis.call('GET', KEYS[4]) or '0'}
+for _, member in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  local bar = string.find(member, '|', 1, true)
+  local label, uid = string.sub(member, 1, bar - 1), string.sub(member, bar + 1)
+  if redis.call('GET', ARGV[1] .. label) == uid then
+    out[#out + 1] = label
+    out[#out + 1] = uid
+  end
+end
+return out
+"""
+
 # KEYS: expiry zset, hold index, version   ARGV: showtime id, key prefix ("P:{st:N}:"), channel
 # Releases what lapsed in one showtime; returns {released labels, lapsed "label|user" entries, version}.
 _LUA_SWEEP = _LUA_PUBLISH + """
@@ -306,7 +324,8 @@ table.remove(KEYS, 1)
 GUARD_PRESENT, GUARD_MISSING = -7, -8
 
 _SOURCES = {"lock": _LUA_LOCK, "seat_fill": _LUA_FILL, "release": _LUA_RELEASE, "extend": _LUA_EXTEND,
-            "inspect": _LUA_INSPECT, "snapshot": _LUA_SNAPSHOT, "sweep": _LUA_SWEEP, "event": _LUA_EVENT,
+            "inspect": _LUA_INSPECT, "snapshot": _LUA_SNAPSHOT, "seat_view": _LUA_SEAT_VIEW,
+            "sweep": _LUA_SWEEP, "event": _LUA_EVENT,
             "lock_guarded": _LUA_GUARD + _LUA_LOCK, "release_guarded": _LUA_GUARD + _LUA_RELEASE}
 _scripts: dict[str, Script] = {}
 

@@ -1,68 +1,221 @@
-"""The seat map of a showtime: the database inventory, overlaid with live holds."""
+"""The seat map of a showtime, built for the moment everybody opens it at once.
+
+A map has a part that changes rarely (the layout, sections, every seat's row, number, section, price and
+kind) and a live part (which seats are booked or blocked, which are held and by whom). Building the whole
+answer from ORM rows and a marshmallow dump cost about 15 ms of CPU per request; now:
+
+- the live part is one Redis round trip (the `seat_view` script): the seat facts' copy of the database
+  (facts.py: its `#taken` field names the booked and blocked seats, `#fill` identifies that copy, `#gen`
+  says whether it is current) and every live hold, read atomically with the event version;
+- the rarely changing part is a `MapTemplate` kept in this process, built from one database read and
+  keyed by the facts copy it belongs to (`#fill`, a random id per fill). Every commit that changes a
+  showtime, its seats or a screen makes the facts outdated (facts.py), the next read refills them with a
+  new `#fill`, and so a new template; a Redis flush loses the facts and ends the same way. A template is
+  therefore never used with a copy of the facts older than itself;
+- the answer is the template's pre-encoded JSON fragments joined with the live part: every seat's bytes
+  for each status it can have are made once, so a request only swaps the fragments of the seats that are
+  not available.
+
+The documented JSON shape is unchanged (SeatMapSchema). The sources of truth stay where they were:
+PostgreSQL for sold and blocked seats (through the facts copy, which the lock path trusts the same way),
+Redis for holds. With Redis down the map is built from the database alone: `holds_available` false,
+`version` null.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import redis
+import sqlalchemy as sa
+from flask import current_app
 
-from app.models import SeatState, Showtime
-from app.services.catalogue import showtime_seats
-from app.services.seats import holds
+from app.errors import NotFound
+from app.extensions import db
+from app.services.seats import facts, scripts
+from app.services.seats.keys import expiry_key, gen_key, global_gen_key, hash_key, showtime_prefix, version_key
 
 log = logging.getLogger(__name__)
 
+# Fragment indexes: the statuses a seat can be shown with.
+AVAILABLE, LOCKED, MINE, BOOKED, BLOCKED = range(5)
+_STATUS = ("available", "locked", "locked", "booked", "blocked")
+_COUNT_NAMES = ("available", "locked", "booked", "blocked")
+_TAKEN = {"booked": BOOKED, "blocked": BLOCKED}
 
-def seat_map(showtime: Showtime, held: dict[str, str] | None = None, viewer: str | None = None) -> dict[str, Any]:
-    """Every seat with its status: booked and blocked from the database, locked from `held`
-    (seat label -> holder id); `mine` marks the viewer's own holds."""
-    held = held or {}
-    layout = showtime.screen.layout
-    seats = []
-    counts = {"available": 0, "locked": 0, "booked": 0, "blocked": 0}
-    section_price: dict[str, int] = {}
-    for seat in showtime_seats(showtime.id):
-        if seat.state == SeatState.BOOKED:
-            status = "booked"
-        elif seat.state == SeatState.BLOCKED:
-            status = "blocked"
-        elif seat.label in held:
-            status = "locked"
-        else:
-            status = "available"
-        counts[status] += 1
-        section_price.setdefault(seat.section, seat.price)
-        seats.append({
-            "id": seat.label, "row": seat.row, "number": seat.number, "section": seat.section,
-            "price": seat.price, "status": status, "accessible": seat.accessible,
-            "companion": seat.companion,
-            "mine": status == "locked" and viewer is not None and held.get(seat.label) == viewer,
-        })
-    sections = [
-        {"name": s["name"], "label": s.get("label", s["name"].title()), "rows": s["rows"],
-         "price": section_price.get(s["name"], s["price"])}
-        for s in layout["sections"]
-    ]
-    return {
-        "showtime_id": showtime.id, "currency": "INR", "rows": layout["rows"],
-        "seats_per_row": layout["seats_per_row"], "sections": sections, "seats": seats, "counts": counts,
-    }
+_TEMPLATE_SQL = sa.text(
+    "SELECT sc.layout FROM showtimes s JOIN screens sc ON sc.id = s.screen_id WHERE s.id = :showtime_id"
+).columns(sa.column("layout", sa.JSON))
+_SEATS_SQL = sa.text(
+    "SELECT label, row, number, section, price, accessible, companion, state FROM showtime_seats "
+    "WHERE showtime_id = :showtime_id ORDER BY row, number"
+)
 
 
-def live_seat_map(showtime: Showtime, viewer: str | None = None) -> dict[str, Any]:
-    """The seat map with the showtime's live holds and event version.
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
-    With Redis down it still answers from the database: holds are unknown, `holds_available` is false
-    and `version` is null.
-    """
+
+@dataclass(frozen=True)
+class MapTemplate:
+    """What a showtime's map is made of, encoded once: `head` (every top-level field up to the seats),
+    each seat's JSON for each status, and the database's seat states when it was read (used only when
+    Redis is down)."""
+
+    showtime_id: int
+    head: bytes
+    index: dict[str, int]  # label -> position
+    fragments: tuple[tuple[bytes, ...], ...]  # per seat: its JSON for AVAILABLE, LOCKED, MINE, BOOKED, BLOCKED
+    available: tuple[bytes, ...]  # every seat's AVAILABLE fragment, the starting point of each answer
+    db_taken: dict[str, str]  # label -> "booked" / "blocked" at read time
+    made_at: float
+
+    @classmethod
+    def load(cls, showtime_id: int) -> MapTemplate:
+        """One read of the database (the layout, then the seats). Raises NotFound for an unknown showtime."""
+        layout = db.session.execute(_TEMPLATE_SQL, {"showtime_id": showtime_id}).scalar()
+        if layout is None:
+            raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
+        rows: list[Any] = list(db.session.execute(_SEATS_SQL, {"showtime_id": showtime_id}).all())
+        section_price: dict[str, int] = {}
+        fragments: list[tuple[bytes, ...]] = []
+        index: dict[str, int] = {}
+        db_taken: dict[str, str] = {}
+        for position, (label, row, number, section, price, accessible, companion, state) in enumerate(rows):
+            section_price.setdefault(section, price)
+            front = (b'{"id":' + _json(label) + b',"row":' + _json(row) + b',"number":' + _json(number)
+                     + b',"section":' + _json(section) + b',"price":' + _json(price) + b',"status":"')
+            kinds = b'","accessible":' + _json(bool(accessible)) + b',"companion":' + _json(bool(companion))
+            fragments.append(tuple(
+                front + _STATUS[k].encode() + kinds + (b',"mine":true}' if k == MINE else b',"mine":false}')
+                for k in range(5)
+            ))
+            index[label] = position
+            state = getattr(state, "value", state)
+            if state in _TAKEN:
+                db_taken[label] = state
+        sections = [{"name": s["name"], "label": s.get("label", s["name"].title()), "rows": s["rows"],
+                     "price": section_price.get(s["name"], s["price"])} for s in layout["sections"]]
+        head = (b'{"showtime_id":' + _json(showtime_id) + b',"currency":"INR","rows":' + _json(layout["rows"])
+                + b',"seats_per_row":' + _json(layout["seats_per_row"]) + b',"sections":' + _json(sections)
+                + b',"seats":[')
+        return cls(showtime_id, head, index, tuple(fragments), tuple(f[AVAILABLE] for f in fragments), db_taken,
+                   time.monotonic())
+
+
+@dataclass(frozen=True)
+class SeatView:
+    """One rendering of a map: `seats` is the JSON array's inside, `body` the whole documented answer."""
+
+    showtime_id: int
+    version: int | None
+    holds_available: bool
+    seats: bytes
+    counts: dict[str, int]
+    body: bytes
+
+    @property
+    def etag(self) -> str:
+        """The entity tag of exactly these bytes, unquoted (the map differs per viewer by its `mine` marks)."""
+        return hashlib.blake2b(self.body, digest_size=12).hexdigest()
+
+
+def render(template: MapTemplate, taken: dict[str, str], held: dict[str, str], viewer: str | None,
+           version: int | None, holds_available: bool) -> SeatView:
+    """The map from a template and the live part: booked and blocked (`taken`) win over holds."""
+    parts = list(template.available)
+    counts = [len(parts), 0, 0, 0]  # available, locked, booked, blocked
+    index, fragments = template.index, template.fragments
+    for label, state in taken.items():
+        position = index.get(label)
+        if position is not None:
+            kind = _TAKEN[state]
+            parts[position] = fragments[position][kind]
+            counts[0] -= 1
+            counts[kind - 1] += 1
+    for label, holder in held.items():
+        position = index.get(label)
+        if position is not None and label not in taken:
+            parts[position] = fragments[position][MINE if viewer is not None and holder == viewer else LOCKED]
+            counts[0] -= 1
+            counts[1] += 1
+    seats = b",".join(parts)
+    count_map = dict(zip(_COUNT_NAMES, counts, strict=True))
+    tail = (b'],"counts":' + _json(count_map) + b',"holds_available":' + _json(holds_available)
+            + b',"version":' + _json(version) + b"}")
+    return SeatView(template.showtime_id, version, holds_available, seats, count_map,
+                    template.head + seats + tail)
+
+
+class _Templates:
+    """The templates this process holds: at most SEATMAP_TEMPLATES showtimes, least recently used out."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[int, tuple[str, MapTemplate]] = OrderedDict()
+
+    def get(self, showtime_id: int, fill_id: str) -> MapTemplate | None:
+        with self._lock:
+            item = self._items.get(showtime_id)
+            if item is None or item[0] != fill_id:
+                return None
+            self._items.move_to_end(showtime_id)
+            return item[1]
+
+    def put(self, showtime_id: int, fill_id: str, template: MapTemplate, limit: int) -> None:
+        with self._lock:
+            self._items[showtime_id] = (fill_id, template)
+            self._items.move_to_end(showtime_id)
+            while len(self._items) > limit:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+templates = _Templates()
+
+
+def _read_live(showtime_id: int, client: redis.Redis | None) -> list[Any]:
+    keys = [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(), version_key(showtime_id),
+            expiry_key(showtime_id)]
+    return scripts.run("seat_view", keys, [f"{showtime_prefix(showtime_id)}hold:"], client)
+
+
+def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis | None = None) -> SeatView:
+    """The live map of a showtime for `viewer` (their holds marked `mine`). Raises NotFound."""
     try:
-        version, held = holds.snapshot(showtime.id)
-        available = True
+        live = _read_live(showtime_id, client)
+        if live[0] != 1:  # the facts copy is missing or outdated: refill it, then read again
+            if facts.fill(showtime_id, str(live[1]), client):
+                live = _read_live(showtime_id, client)
     except redis.RedisError as exc:
-        log.warning("seat map of showtime %s without holds: redis unavailable (%s)", showtime.id, exc)
-        version, held, available = None, {}, False
-    body = seat_map(showtime, held=held, viewer=viewer)
-    body["holds_available"] = available
-    body["version"] = version
-    return body
+        log.warning("seat map of showtime %s without holds: redis unavailable (%s)", showtime_id, exc)
+        template = MapTemplate.load(showtime_id)
+        return render(template, template.db_taken, {}, viewer, None, False)
+    held = dict(zip(live[5::2], live[6::2], strict=True))
+    if live[0] != 1:  # changed again while we refilled: this once, the database's states
+        template = MapTemplate.load(showtime_id)
+        return render(template, template.db_taken, held, viewer, int(live[4]), True)
+    fill_id = str(live[2])
+    cached = templates.get(showtime_id, fill_id)
+    if cached is not None:
+        template = cached
+    else:
+        # Read after the facts copy `fill_id` was made, so never older than it (see the module docstring).
+        template = MapTemplate.load(showtime_id)
+        templates.put(showtime_id, fill_id, template, int(current_app.config.get("SEATMAP_TEMPLATES", 256)))
+    return render(template, json.loads(live[3]) if live[3] else {}, held, viewer, int(live[4]), True)
+
+
+def live_seat_map(showtime_id: int, viewer: str | None = None) -> dict[str, Any]:
+    """The seat map as a dict of the documented shape (SeatMapSchema)."""
+    return json.loads(seat_view(showtime_id, viewer).body)
