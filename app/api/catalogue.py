@@ -8,6 +8,8 @@ from flask import Response, request
 from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
+from app.hotpath.revocation_step import revocation_checked_in_step
+from app.hotpath.seatmap_work import seat_map_answer
 from app.schemas.catalogue import (
     MovieFilterArgs,
     MoviePage,
@@ -21,7 +23,6 @@ from app.schemas.catalogue import (
 )
 from app.schemas.common import ErrorBody
 from app.services import catalogue, paging
-from app.services.seats.seatmap import SeatView, seat_view
 
 SEAT_MAP_HEADERS = {
     "ETag": {"description": "validator of this map as the caller sees it", "schema": {"type": "string"}},
@@ -75,7 +76,10 @@ def get_showtime(showtime_id: int) -> Any:
     return catalogue.get_showtime(showtime_id)
 
 
+# app/hotpath/lane.py answers the plain requests of this route before Flask's dispatch, with the same
+# function (seat_map_answer); the token's revocation is checked in the map's one Redis step.
 @blp.route("/showtimes/<int:showtime_id>/seats")
+@revocation_checked_in_step
 @jwt_required(optional=True)
 @blp.response(200, SeatMapSchema, headers=SEAT_MAP_HEADERS)
 @blp.alt_response(304, description="not_modified: the map still has the ETag sent in If-None-Match")
@@ -88,15 +92,9 @@ def get_seat_map(showtime_id: int) -> Response:
     The answer carries an `ETag`; sent back in `If-None-Match`, it is answered `304` while the map (as
     this caller sees it) is unchanged.
     """
-    return seat_map_response(seat_view(showtime_id, viewer=get_jwt_identity()))
-
-
-def seat_map_response(view: SeatView) -> Response:
-    """The seat map's bytes as they are (no dump), or 304 when the client already has them."""
-    etag = view.etag
-    private = request.headers.get("Authorization") is not None
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache" if private else "no-cache",
-               "Vary": "Authorization"}
-    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110 13.1.2)
-        return Response(status=304, headers=headers)
-    return Response(view.body, mimetype="application/json", headers=headers)
+    status, headers, body = seat_map_answer(showtime_id, get_jwt_identity(), request.headers.get("If-None-Match"),
+                                            request.headers.get("Authorization") is not None)
+    response = Response(body, status=status)
+    response.headers.clear()
+    response.headers.extend(headers)
+    return response

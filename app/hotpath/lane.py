@@ -50,10 +50,14 @@ from app.errors import exception_response
 from app.extensions import limiter
 from app.hotpath.holds_work import hold_seats, plain_seat_ids, release_seats
 from app.hotpath.jwt_cache import verified_claims
+from app.hotpath.seatmap_work import seat_map_answer
 from app.textcheck import json_body_problem
 
 # The int converter's ids without a leading zero, at most 10 digits (PostgreSQL integers).
 _PATH = re.compile(r"/api/showtimes/([1-9][0-9]{0,9})/redis-(lock|unlock)-seats\Z")
+_MAP_PATH = re.compile(r"/api/showtimes/([1-9][0-9]{0,9})/seats\Z")
+_MAP_ROUTE = "/api/showtimes/<int:showtime_id>/seats"
+_STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\Z")
 MAX_BODY = 2048
 _ROUTES = {"lock": "/api" + LOCK_RULE, "unlock": "/api" + UNLOCK_RULE}
@@ -72,7 +76,10 @@ class HoldLane:
         self.metrics = bool(app.config.get("METRICS_ENABLED", True))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "POST":
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET":
+            return self._seat_map(environ, start_response)
+        if method != "POST":
             return self.wsgi_app(environ, start_response)
         match = _PATH.match(environ.get("PATH_INFO", ""))
         if match is None or environ.get("SCRIPT_NAME") or environ.get("QUERY_STRING"):
@@ -96,6 +103,33 @@ class HoldLane:
                     metrics.observe_request("POST", _ROUTES[match.group(2)], status, started)
                 return result
         return self.wsgi_app(environ, start_response)  # outside the lane's app context: the app pushes its own
+
+    def _seat_map(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """GET /api/showtimes/<id>/seats without a query string or body, anonymous or with a bearer token
+        this app verified before: answered with the view's own function (seat_map_answer)."""
+        match = _MAP_PATH.match(environ.get("PATH_INFO", ""))
+        if (match is None or environ.get("SCRIPT_NAME") or environ.get("QUERY_STRING")
+                or environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+            return self.wsgi_app(environ, start_response)
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        started = time.perf_counter()
+        with self.app.app_context():
+            claims = None if authorization is None else self._claims(authorization)
+            if authorization is None or claims is not None:  # else the app decodes the token or refuses it
+                try:
+                    status, headers, body = seat_map_answer(
+                        int(match.group(1)), claims[jwt_config.identity_claim_key] if claims else None,
+                        environ.get("HTTP_IF_NONE_MATCH"), authorization is not None, claims)
+                    start_response(_STATUS_LINES[status], headers)
+                    result: Iterable[bytes] = [body]
+                except Exception as exc:  # noqa: BLE001 - answered as the app's error handlers answer it
+                    response = exception_response(exc)
+                    status = response.status_code
+                    result = response(environ, start_response)
+                if self.metrics:
+                    metrics.observe_request("GET", _MAP_ROUTE, status, started)
+                return result
+        return self.wsgi_app(environ, start_response)  # outside the lane's app context
 
     def _plain_body(self, environ: dict[str, Any]) -> bytes | None:
         """The request body when its headers are plain (JSON, a known length up to MAX_BODY); None

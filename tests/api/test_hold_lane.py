@@ -55,14 +55,14 @@ def _answer(response: Any) -> tuple[int, dict[str, str], str, Any]:
     instants taken out."""
     data = response.get_data(as_text=True)
     headers = dict(response.headers)
-    assert int(headers.pop("Content-Length")) == len(data.encode())
+    assert int(headers.pop("Content-Length", 0)) == len(data.encode())
     if "ETag" in headers:  # the seat map's: a digest of the bytes, which name the showtime
         headers["ETag"] = "<etag>"
     for pattern, replacement in ((r'("(?:expires_at|retry_at)":\s*)"[^"]*"', r'\1"<t>"'),
                                  (r'("showtime_id":\s*)\d+', r'\1"<id>"'),
                                  (r"showtime \d+", "showtime <id>")):
         data = re.sub(pattern, replacement, data)
-    return response.status_code, headers, data, json.loads(data)
+    return response.status_code, headers, data, json.loads(data) if data else None
 
 
 def _scenario(wsgi: Any, app: Flask, entry: Entry) -> tuple[list[tuple[int, dict[str, str], Any]], int]:
@@ -375,3 +375,55 @@ def test_the_lane_is_installed_once():
     assert isinstance(app.wsgi_app, HoldLane)
     install(app)
     assert not isinstance(app.wsgi_app.wsgi_app, HoldLane)
+
+
+def _seat_map_scenario(wsgi: Any, app: Flask, entry: Entry) -> tuple[list[tuple[int, dict[str, str], Any]], int]:
+    """Every answer the seat map gives, through wsgi: anonymous, with a token (mine marks), 304 for a
+    known ETag, 404, a revoked token's 401; with how many map requests the lane passed on."""
+    with app.app_context():
+        showtime, alice, revoked = make_showtime(), make_user(), make_user()
+        h = {"alice": auth_headers(alice), "revoked": auth_headers(revoked)}
+        sid = showtime.id
+        db.session.commit()
+    warm = Client(app)
+    for who in h:  # full decodes through the app first, so the lane knows the tokens
+        assert warm.post(f"/api/showtimes/{sid}/redis-lock-seats", json={"seat_ids": [f"K{len(who)}"]},
+                         headers=h[who]).status_code == 200
+    assert warm.post("/api/user/logout", headers=h["revoked"]).status_code == 204
+    client = Client(wsgi)
+    before = len(entry.passed)
+    url = f"/api/showtimes/{sid}/seats"
+    anonymous = client.get(url)
+    mine = client.get(url, headers=h["alice"])
+    answers = [anonymous, mine,
+               client.get(url, headers={"If-None-Match": anonymous.headers["ETag"]}),              # 304
+               client.get(url, headers={**h["alice"], "If-None-Match": f'W/{mine.headers["ETag"]}, "x"'}),  # 304
+               client.get(url, headers={**h["alice"], "If-None-Match": anonymous.headers["ETag"]}),  # 200
+               client.get("/api/showtimes/999999/seats"),                                           # 404
+               client.get(url, headers=h["revoked"])]                                               # 401
+    return [_answer(a) for a in answers], len(entry.passed) - before
+
+
+def test_the_lane_answers_the_seat_map_as_the_view_does(app, entry):
+    through_lane, passed = _seat_map_scenario(entry.lane, app, entry)
+    assert passed == 0, "every map request of the scenario is plain: the lane answers it"
+    through_views, _ = _seat_map_scenario(entry.views, app, entry)
+    assert through_lane == through_views
+    assert [status for status, _, _, _ in through_lane] == [200, 200, 304, 304, 200, 404, 401]
+    assert [body["error"]["code"] for _, _, _, body in through_lane if body and "error" in body] == [
+        "showtime_not_found", "token_revoked"]
+    mine = {s["id"]: s["mine"] for s in through_lane[1][3]["seats"]}
+    assert mine["K5"] is True and mine["K7"] is False  # alice's own hold, and the other user's
+
+
+def test_the_lane_leaves_unusual_seat_map_requests_to_the_app(app, entry):
+    with app.app_context():
+        sid = make_showtime().id
+    client = Client(app)
+    for path, headers in ((f"/api/showtimes/{sid}/seats?x=1", {}),
+                          (f"/api/showtimes/{sid}/seats", {"Authorization": "Bearer not.a-known.token"}),
+                          (f"/api/showtimes/{sid}/seats", {"Authorization": "Basic abc"}),
+                          (f"/api/showtimes/0{sid}/seats", {})):
+        entry.passed.clear()
+        client.get(path, headers=headers)
+        assert entry.passed, path

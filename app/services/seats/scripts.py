@@ -326,7 +326,8 @@ GUARD_PRESENT, GUARD_MISSING = -7, -8
 _SOURCES = {"lock": _LUA_LOCK, "seat_fill": _LUA_FILL, "release": _LUA_RELEASE, "extend": _LUA_EXTEND,
             "inspect": _LUA_INSPECT, "snapshot": _LUA_SNAPSHOT, "seat_view": _LUA_SEAT_VIEW,
             "sweep": _LUA_SWEEP, "event": _LUA_EVENT,
-            "lock_guarded": _LUA_GUARD + _LUA_LOCK, "release_guarded": _LUA_GUARD + _LUA_RELEASE}
+            "lock_guarded": _LUA_GUARD + _LUA_LOCK, "release_guarded": _LUA_GUARD + _LUA_RELEASE,
+            "seat_view_guarded": _LUA_GUARD + _LUA_SEAT_VIEW}
 _scripts: dict[str, Script] = {}
 
 EVENT_TYPES = ("seat_locked", "seat_released", "seat_booked", "seat_update")

@@ -30,6 +30,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,16 +185,18 @@ class _Templates:
 templates = _Templates()
 
 
-def _read_live(showtime_id: int, client: redis.Redis | None) -> list[Any]:
+def _read_live(showtime_id: int, client: redis.Redis | None, guard: Sequence[str] = ()) -> list[Any]:
     keys = [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(), version_key(showtime_id),
             expiry_key(showtime_id)]
-    return scripts.run("seat_view", keys, [f"{showtime_prefix(showtime_id)}hold:"], client)
+    return scripts.run_guarded("seat_view", keys, [f"{showtime_prefix(showtime_id)}hold:"], guard, client)
 
 
-def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis | None = None) -> SeatView:
-    """The live map of a showtime for `viewer` (their holds marked `mine`). Raises NotFound."""
+def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis | None = None,
+              guard: Sequence[str] = ()) -> SeatView:
+    """The live map of a showtime for `viewer` (their holds marked `mine`); `guard`: the viewer's token
+    revocation keys, checked in the same step (scripts.run_guarded). Raises NotFound, GuardRefused."""
     try:
-        live = _read_live(showtime_id, client)
+        live = _read_live(showtime_id, client, guard)
         if live[0] != 1:  # the facts copy is missing or outdated: refill it, then read again
             if facts.fill(showtime_id, str(live[1]), client):
                 live = _read_live(showtime_id, client)
