@@ -12,6 +12,14 @@ call, and passes every other request, untouched, to the app:
     Content-Type: application/json
     {"seat_ids": [1..MAX_SEATS_PER_BOOKING seat labels]}         (nothing else, no query string)
 
+It answers the seat map the same way (issue 12: the page everybody opens first when a sale opens):
+
+    GET /api/showtimes/<id>/seats     no query string, no body; anonymous or a bearer token as above
+
+with `seat_map_answer` (app/hotpath/seatmap_work.py), the view's own function: the map's bytes, its
+ETag and 304, the token's revocation checked in the map's one Redis step. A token the lane does not
+know, or any other Authorization, goes to the app.
+
 What it shares with the views, so the two cannot drift apart:
 - the work and the answer body: `hold_seats` / `release_seats` (app/api/holds.py), which run the hold
   scripts with the token's revocation and its user's suspension checked in the same step
