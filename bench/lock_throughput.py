@@ -7,6 +7,11 @@ its own seat and unlocks it again in turn, so every request succeeds (no 409s) a
 JWT check with the revocation test, the hold Lua script (seat facts, hold, versioned PUBLISH), JSON in
 and out. The phases alternate in rounds so a neighbour's load on the shared machine falls on all of
 them; the client's CPU time (children's rusage) is reported per phase.
+
+The ceiling (bench/ceiling.py, a plain Flask app) runs beside the app in a second gunicorn with the same
+configuration, and its phases alternate with the app's in the same rounds, so only one server is under
+load at a time: `ceiling_ok` (GET /ok, the bare endpoint) and `ceiling_evalsha` (GET /evalsha, one
+EVALSHA round trip to Redis). Targets: lock/ceiling_ok >= 0.6, lock/ceiling_evalsha >= 0.9.
 """
 
 from __future__ import annotations
@@ -18,11 +23,17 @@ import resource
 import shutil
 import subprocess
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench.common import ROOT, gunicorn, prepare
+from bench.common import ROOT, gunicorn, prepare, stdout_to_stderr
 
 LUA = ROOT / "bench" / "wrk_phase.lua"
+CEILING_APP = "bench.ceiling:app"
+# phase -> (server, wrk_phase.lua mode)
+PHASES = {"ceiling_ok": ("ceiling", "ok"), "ceiling_evalsha": ("ceiling", "evalsha"),
+          "bare": ("app", "bare"), "auth": ("app", "auth"), "lock": ("app", "lock")}
+TARGETS = {"lock_to_ceiling_ok": 0.6, "lock_to_ceiling_evalsha": 0.9}
 
 
 def server_args(worker_class: str = "gevent", workers: int = 2, threads: int = 100) -> list[str]:
@@ -60,29 +71,47 @@ def _combine(results: list[dict]) -> dict:
 
 
 def run(clients: int = 32, seconds: float = 10.0, workers: int = 2, threads: int = 100,
-        worker_class: str = "gevent", rounds: int = 3, hold_lane: bool = True) -> dict:
+        worker_class: str = "gevent", rounds: int = 3, hold_lane: bool = True, ceiling: bool = True) -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     seed = prepare(users=clients)
     showtime = seed["showtime_id"]
     args = server_args(worker_class, workers, threads)
-    phases = ("bare", "auth", "lock")
+    phases = [name for name in PHASES if ceiling or PHASES[name][0] == "app"]
     runs: dict[str, list[dict]] = {name: [] for name in phases}
     env = {"HOLD_LANE_ENABLED": "true" if hold_lane else "false"}
-    with tempfile.TemporaryDirectory() as tmp, gunicorn("bench.wsgi_bench:app", *args, env=env) as port:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
+        ports = {"app": servers.enter_context(gunicorn("bench.wsgi_bench:app", *args, env=env))}
+        if ceiling:  # the same configuration (gevent: app/gunicorn_conf.py) serving the plain Flask app
+            ports["ceiling"] = servers.enter_context(gunicorn(CEILING_APP, *args, env=env))
         tokens = Path(tmp) / "tokens.txt"
         tokens.write_text("\n".join(seed["tokens"]) + "\n")
         os.chmod(tokens, 0o600)
-        for name in ("bare", "lock"):  # warm-up: connections, imports, pools, the seat cache
-            _wrk(port, name, tokens, showtime, clients, 2)
+        # warm-up: connections, imports, pools, the seat cache, the ceiling's script
+        for name in ("bare", "lock", *(("ceiling_ok", "ceiling_evalsha") if ceiling else ())):
+            server, mode = PHASES[name]
+            _wrk(ports[server], mode, tokens, showtime, clients, 2)
         for _round in range(rounds):
             for name in phases:
-                runs[name].append(_wrk(port, name, tokens, showtime, clients, seconds / rounds))
-    bare, auth, lock = (_combine(runs[name]) for name in phases)
-    return {"server": f"gunicorn {' '.join(args)}", "hold_lane": hold_lane, "client": f"wrk -t1 -c{clients}",
-            "rounds": rounds,
-            "load_average": os.getloadavg(), "bare": bare, "bare_with_jwt": auth, "lock_unlock": lock,
-            "ratio": round(lock["rps"] / bare["rps"], 3), "ratio_to_jwt_endpoint": round(lock["rps"] / auth["rps"], 3)}
+                server, mode = PHASES[name]
+                runs[name].append(_wrk(ports[server], mode, tokens, showtime, clients, seconds / rounds))
+    combined = {name: _combine(runs[name]) for name in phases}
+    bare, auth, lock = combined["bare"], combined["auth"], combined["lock"]
+    result = {"server": f"gunicorn {' '.join(args)}", "hold_lane": hold_lane, "client": f"wrk -t1 -c{clients}",
+              "rounds": rounds,
+              "load_average": os.getloadavg(), "bare": bare, "bare_with_jwt": auth, "lock_unlock": lock,
+              "ratio": round(lock["rps"] / bare["rps"], 3),
+              "ratio_to_jwt_endpoint": round(lock["rps"] / auth["rps"], 3)}
+    if ceiling:
+        ratios = {"lock_to_ceiling_ok": round(lock["rps"] / combined["ceiling_ok"]["rps"], 3),
+                  "lock_to_ceiling_evalsha": round(lock["rps"] / combined["ceiling_evalsha"]["rps"], 3)}
+        result.update({
+            "ceiling": f"gunicorn {' '.join(args)} {CEILING_APP}",
+            "ceiling_ok": combined["ceiling_ok"], "ceiling_evalsha": combined["ceiling_evalsha"], **ratios,
+            "targets": {name: {"target": f">= {TARGETS[name]}", "met": ratios[name] >= TARGETS[name]}
+                        for name in TARGETS},
+        })
+    return result
 
 
 def main() -> None:
@@ -95,9 +124,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="the phases alternate this many times")
     parser.add_argument("--no-hold-lane", dest="hold_lane", action="store_false",
                         help="HOLD_LANE_ENABLED=false: every lock and unlock through the Flask views")
+    parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                        help="leave out the ceiling app (bench/ceiling.py) and its two phases")
     ns = parser.parse_args()
-    print(json.dumps(run(min(ns.clients, 216), min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class,
-                         max(1, min(ns.rounds, 20)), ns.hold_lane), indent=2))
+    with stdout_to_stderr():
+        result = run(min(ns.clients, 216), min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class,
+                     max(1, min(ns.rounds, 20)), ns.hold_lane, ns.ceiling)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
