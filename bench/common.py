@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -82,3 +83,11 @@ def gunicorn(app_path: str, *args: str, env: dict[str, str] | None = None) -> It
     yields the port (tests/processes.py starts and stops it, as for the tests)."""
     with test_gunicorn({**server_env(), **(env or {})}, *args, app_path=app_path, start_timeout=60) as port:
         yield port
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Inside, print() writes to stderr: tests/processes.gunicorn prints a server's traceback on stdout
+    when it stops, which would land in the middle of a driver's JSON document."""
+    with redirect_stdout(sys.stderr):
+        yield
