@@ -189,3 +189,43 @@ def test_an_unknown_showtime_is_404(client, ctx):
     response = _map(client, 999999)
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "showtime_not_found"
+
+
+def test_a_booking_keeps_the_template_and_concurrent_fills_read_the_database_once(sclient, sctx, shop, monkeypatch):
+    """A sale changes seat states only: the map's template outlives it. And the requests that all find the
+    facts outdated right after a sale wait for one fill instead of each reading the database."""
+    import threading
+
+    from app.services.seats import facts, seatmap
+    from app.services.seats.keys import gen_key, global_gen_key
+
+    showtime, alice = make_showtime(), make_user()
+    sid = showtime.id
+    _check(sclient, sid)
+    loads, reads = [], []
+    real_load, real_read = seatmap.MapTemplate.load.__func__, facts.read_showtime
+    monkeypatch.setattr(seatmap.MapTemplate, "load", classmethod(lambda cls, i: loads.append(i) or real_load(cls, i)))
+    monkeypatch.setattr(facts, "read_showtime", lambda i: reads.append(i) or real_read(i))
+    book(sclient, alice, sid, ["B2"])
+    assert _check(sclient, sid, alice)["counts"]["booked"] == 1
+    assert loads == []  # the same template, the new states from the facts
+
+    facts.invalidate({sid})
+    client = shop.extensions["redis"]
+    gen = f"{client.get(global_gen_key()) or 0}:{client.get(gen_key(sid)) or 0}"
+    reads.clear()
+    start = threading.Barrier(8)
+    results = []
+
+    def one() -> None:
+        with shop.app_context():
+            start.wait()
+            results.append(facts.fill(sid, gen))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == [True] * 8
+    assert reads == [sid]

@@ -22,9 +22,11 @@ and confirm_payment takes row locks and updates only seats that are still availa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import secrets
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -48,31 +50,75 @@ ALL = 0  # not a showtime id: "some showtime we cannot name"
 _TAKEN_STATES = {SeatState.BOOKED.value, SeatState.BLOCKED.value}
 
 
-_FACTS_SQL = sa.text(
-    "SELECT s.status, s.starts_at, ss.label, ss.state FROM showtimes s "
-    "LEFT JOIN showtime_seats ss ON ss.showtime_id = s.id WHERE s.id = :showtime_id"
-).columns(sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("label", sa.String),
-          sa.column("state", sa.String))
+_SHOWTIME_SQL = sa.text(
+    "SELECT s.status, s.starts_at, sc.layout FROM showtimes s JOIN screens sc ON sc.id = s.screen_id "
+    "WHERE s.id = :showtime_id"
+).columns(sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("layout", sa.JSON))
+_SEATS_SQL = sa.text(
+    "SELECT label, row, number, section, price, accessible, companion, state FROM showtime_seats "
+    "WHERE showtime_id = :showtime_id ORDER BY row, number"
+).columns(sa.column("label", sa.String), sa.column("row", sa.String), sa.column("number", sa.Integer),
+          sa.column("section", sa.String), sa.column("price", sa.Integer), sa.column("accessible", sa.Boolean),
+          sa.column("companion", sa.Boolean), sa.column("state", sa.String))
+
+
+@dataclass(frozen=True)
+class ShowtimeRows:
+    """What the database says of one showtime's seats, read in one go (two queries)."""
+
+    showtime_id: int
+    status: str
+    starts_at: Any
+    layout: dict[str, Any]
+    seats: list[Any]  # (label, row, number, section, price, accessible, companion, state), in map order
+
+    @property
+    def static_digest(self) -> str:
+        """A digest of everything the seat map shows that is not a seat's state: the showtime, its layout
+        and every seat's row, number, section, price and kind. Equal digests mean equal map templates."""
+        static = [self.showtime_id, self.layout, [list(seat[:7]) for seat in self.seats]]
+        return hashlib.blake2b(json.dumps(static, sort_keys=True, separators=(",", ":")).encode(),
+                               digest_size=12).hexdigest()
+
+
+def read_showtime(showtime_id: int) -> ShowtimeRows:
+    """Raises NotFound for an unknown showtime."""
+    head = db.session.execute(_SHOWTIME_SQL, {"showtime_id": showtime_id}).first()
+    if head is None:
+        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
+    seats = list(db.session.execute(_SEATS_SQL, {"showtime_id": showtime_id}).all())
+    return ShowtimeRows(showtime_id, head[0], head[1], head[2], seats)
+
+
+# One fill at a time per showtime in this process: when a sale changes the facts, every request that
+# arrives before the new copy is stored would otherwise read the database at once. The ones that waited
+# find the copy they need already stored (its `#gen`) and read nothing.
+_STRIPES = [threading.Lock() for _ in range(64)]
 
 
 def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
     """Load the showtime's facts from the database into the cache, unless they changed meanwhile.
 
-    Returns whether the cache was written. Raises NotFound for an unknown showtime (never cached).
+    Returns whether the cache holds the copy of `expected_gen` (written now, or just before by another
+    request). Raises NotFound for an unknown showtime (never cached).
     """
-    rows = db.session.execute(_FACTS_SQL, {"showtime_id": showtime_id}).all()
-    if not rows:
-        raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
-    status, starts_at = rows[0][0], rows[0][1]
-    fields: list[Any] = ["#status", status, "#starts", int(starts_at.timestamp() * 1000)]
+    with _STRIPES[showtime_id % len(_STRIPES)]:
+        if (client or get_redis()).hget(hash_key(showtime_id), "#gen") == expected_gen:
+            return True
+        return _fill(showtime_id, expected_gen, client)
+
+
+def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bool:
+    rows = read_showtime(showtime_id)
+    fields: list[Any] = ["#status", rows.status, "#starts", int(rows.starts_at.timestamp() * 1000)]
     taken = {}
-    for row in rows:
-        if row[2] is not None:
-            fields += [row[2], row[3]]
-            if row[3] in _TAKEN_STATES:
-                taken[row[2]] = row[3]
-    # for the seat map (seatmap.py): the seats it shows as booked or blocked, and this copy's identity
-    fields += ["#taken", json.dumps(taken, separators=(",", ":")), "#fill", secrets.token_hex(8)]
+    for seat in rows.seats:
+        label, state = seat[0], seat[7]
+        fields += [label, state]
+        if state in _TAKEN_STATES:
+            taken[label] = state
+    # for the seat map (seatmap.py): the seats it shows as booked or blocked, and its template's digest
+    fields += ["#taken", json.dumps(taken, separators=(",", ":")), "#static", rows.static_digest]
     ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
     return bool(scripts.run("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key()],
                            [expected_gen, ttl_ms, *fields], client))

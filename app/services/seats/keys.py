@@ -11,7 +11,7 @@ Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showt
                       cross-showtime cap (HOLD_MAX_SEATS_PER_USER)
   P:events            the pub/sub channel of seat events for every showtime
   P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms), `#gen`, and for
-                      the seat map `#taken` (booked and blocked seats, JSON) and `#fill` (this copy's id)
+                      the seat map `#taken` (booked and blocked seats, JSON) and `#static` (its template's digest)
   P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
   P:seats-gen         INCR counter: bumped after a commit that changed seats we could not attribute
 """

@@ -254,10 +254,10 @@ return out
 
 # KEYS: seats hash, showtime gen, global gen, version, expiry zset   ARGV: hold key prefix ("P:{st:N}:hold:")
 # The seat map's live part in one step (seatmap.py): {1 when the seat facts' copy is current else 0, the
-# current gen, the copy's #fill and #taken, the event version, then label, holder for every live hold}.
+# current gen, the copy's #static and #taken, the event version, then label, holder for every live hold}.
 _LUA_SEAT_VIEW = _LUA_GEN + """
 local gen = seat_gen(KEYS[3], KEYS[2])
-local meta = redis.call('HMGET', KEYS[1], '#gen', '#fill', '#taken')
+local meta = redis.call('HMGET', KEYS[1], '#gen', '#static', '#taken')
 local out = {(meta[1] == gen) and 1 or 0, gen, meta[2] or '', meta[3] or '', redis.call('GET', KEYS[4]) or '0'}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
   local bar = string.find(member, '|', 1, true)

@@ -5,13 +5,15 @@ kind) and a live part (which seats are booked or blocked, which are held and by 
 answer from ORM rows and a marshmallow dump cost about 15 ms of CPU per request; now:
 
 - the live part is one Redis round trip (the `seat_view` script): the seat facts' copy of the database
-  (facts.py: its `#taken` field names the booked and blocked seats, `#fill` identifies that copy, `#gen`
-  says whether it is current) and every live hold, read atomically with the event version;
+  (facts.py: its `#taken` field names the booked and blocked seats, `#static` is the digest of the rest of
+  what the map shows, `#gen` says whether the copy is current) and every live hold, read atomically with
+  the event version;
 - the rarely changing part is a `MapTemplate` kept in this process, built from one database read and
-  keyed by the facts copy it belongs to (`#fill`, a random id per fill). Every commit that changes a
-  showtime, its seats or a screen makes the facts outdated (facts.py), the next read refills them with a
-  new `#fill`, and so a new template; a Redis flush loses the facts and ends the same way. A template is
-  therefore never used with a copy of the facts older than itself;
+  found by its digest (facts.ShowtimeRows.static_digest: the showtime, its layout, every seat's row,
+  number, section, price and kind). Content-addressed, it cannot go stale: a price or layout change makes
+  the facts outdated (facts.py), the next fill stores a new digest, and no template is found under it
+  until one is built from the database. A booking changes only seat states, so templates outlive sales;
+  a Redis flush loses only the facts copy, which the next read refills;
 - the answer is the template's pre-encoded JSON fragments joined with the live part: every seat's bytes
   for each status it can have are made once, so a request only swaps the fragments of the seats that are
   not available.
@@ -28,18 +30,14 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-import sqlalchemy as sa
 from flask import current_app
 
-from app.errors import NotFound
-from app.extensions import db
 from app.services.seats import facts, scripts
 from app.services.seats.keys import expiry_key, gen_key, global_gen_key, hash_key, showtime_prefix, version_key
 
@@ -50,15 +48,6 @@ AVAILABLE, LOCKED, MINE, BOOKED, BLOCKED = range(5)
 _STATUS = ("available", "locked", "locked", "booked", "blocked")
 _COUNT_NAMES = ("available", "locked", "booked", "blocked")
 _TAKEN = {"booked": BOOKED, "blocked": BLOCKED}
-
-_TEMPLATE_SQL = sa.text(
-    "SELECT sc.layout FROM showtimes s JOIN screens sc ON sc.id = s.screen_id WHERE s.id = :showtime_id"
-).columns(sa.column("layout", sa.JSON))
-_SEATS_SQL = sa.text(
-    "SELECT label, row, number, section, price, accessible, companion, state FROM showtime_seats "
-    "WHERE showtime_id = :showtime_id ORDER BY row, number"
-)
-
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
@@ -71,25 +60,23 @@ class MapTemplate:
     Redis is down)."""
 
     showtime_id: int
+    digest: str  # facts.ShowtimeRows.static_digest of what it was made from
     head: bytes
     index: dict[str, int]  # label -> position
     fragments: tuple[tuple[bytes, ...], ...]  # per seat: its JSON for AVAILABLE, LOCKED, MINE, BOOKED, BLOCKED
     available: tuple[bytes, ...]  # every seat's AVAILABLE fragment, the starting point of each answer
     db_taken: dict[str, str]  # label -> "booked" / "blocked" at read time
-    made_at: float
 
     @classmethod
     def load(cls, showtime_id: int) -> MapTemplate:
-        """One read of the database (the layout, then the seats). Raises NotFound for an unknown showtime."""
-        layout = db.session.execute(_TEMPLATE_SQL, {"showtime_id": showtime_id}).scalar()
-        if layout is None:
-            raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
-        rows: list[Any] = list(db.session.execute(_SEATS_SQL, {"showtime_id": showtime_id}).all())
+        """One read of the database (facts.read_showtime). Raises NotFound for an unknown showtime."""
+        rows = facts.read_showtime(showtime_id)
+        layout = rows.layout
         section_price: dict[str, int] = {}
         fragments: list[tuple[bytes, ...]] = []
         index: dict[str, int] = {}
         db_taken: dict[str, str] = {}
-        for position, (label, row, number, section, price, accessible, companion, state) in enumerate(rows):
+        for position, (label, row, number, section, price, accessible, companion, state) in enumerate(rows.seats):
             section_price.setdefault(section, price)
             front = (b'{"id":' + _json(label) + b',"row":' + _json(row) + b',"number":' + _json(number)
                      + b',"section":' + _json(section) + b',"price":' + _json(price) + b',"status":"')
@@ -99,7 +86,6 @@ class MapTemplate:
                 for k in range(5)
             ))
             index[label] = position
-            state = getattr(state, "value", state)
             if state in _TAKEN:
                 db_taken[label] = state
         sections = [{"name": s["name"], "label": s.get("label", s["name"].title()), "rows": s["rows"],
@@ -107,8 +93,8 @@ class MapTemplate:
         head = (b'{"showtime_id":' + _json(showtime_id) + b',"currency":"INR","rows":' + _json(layout["rows"])
                 + b',"seats_per_row":' + _json(layout["seats_per_row"]) + b',"sections":' + _json(sections)
                 + b',"seats":[')
-        return cls(showtime_id, head, index, tuple(fragments), tuple(f[AVAILABLE] for f in fragments), db_taken,
-                   time.monotonic())
+        return cls(showtime_id, rows.static_digest, head, index, tuple(fragments),
+                   tuple(f[AVAILABLE] for f in fragments), db_taken)
 
 
 @dataclass(frozen=True)
@@ -156,24 +142,25 @@ def render(template: MapTemplate, taken: dict[str, str], held: dict[str, str], v
 
 
 class _Templates:
-    """The templates this process holds: at most SEATMAP_TEMPLATES showtimes, least recently used out."""
+    """The templates this process holds, by digest (content-addressed: a template is found only under the
+    digest of what it was made from, so no change can leave a wrong one behind); at most SEATMAP_TEMPLATES,
+    least recently used out. A sale changes seat states, not templates: they outlive every booking."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[int, tuple[str, MapTemplate]] = OrderedDict()
+        self._items: OrderedDict[str, MapTemplate] = OrderedDict()
 
-    def get(self, showtime_id: int, fill_id: str) -> MapTemplate | None:
+    def get(self, digest: str) -> MapTemplate | None:
         with self._lock:
-            item = self._items.get(showtime_id)
-            if item is None or item[0] != fill_id:
-                return None
-            self._items.move_to_end(showtime_id)
-            return item[1]
+            template = self._items.get(digest)
+            if template is not None:
+                self._items.move_to_end(digest)
+            return template
 
-    def put(self, showtime_id: int, fill_id: str, template: MapTemplate, limit: int) -> None:
+    def put(self, template: MapTemplate, limit: int) -> None:
         with self._lock:
-            self._items[showtime_id] = (fill_id, template)
-            self._items.move_to_end(showtime_id)
+            self._items[template.digest] = template
+            self._items.move_to_end(template.digest)
             while len(self._items) > limit:
                 self._items.popitem(last=False)
 
@@ -208,15 +195,13 @@ def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis |
     if live[0] != 1:  # changed again while we refilled: this once, the database's states
         template = MapTemplate.load(showtime_id)
         return render(template, template.db_taken, held, viewer, int(live[4]), True)
-    fill_id = str(live[2])
-    cached = templates.get(showtime_id, fill_id)
-    if cached is not None:
-        template = cached
-    else:
-        # Read after the facts copy `fill_id` was made, so never older than it (see the module docstring).
-        template = MapTemplate.load(showtime_id)
-        templates.put(showtime_id, fill_id, template, int(current_app.config.get("SEATMAP_TEMPLATES", 256)))
-    return render(template, json.loads(live[3]) if live[3] else {}, held, viewer, int(live[4]), True)
+    cached = templates.get(str(live[2]))
+    if cached is None:
+        # The digest is the facts copy's; a template read now is at least as new as that copy (a change
+        # since then has its own digest, and the next fill names it).
+        cached = MapTemplate.load(showtime_id)
+        templates.put(cached, int(current_app.config.get("SEATMAP_TEMPLATES", 256)))
+    return render(cached, json.loads(live[3]) if live[3] else {}, held, viewer, int(live[4]), True)
 
 
 def live_seat_map(showtime_id: int, viewer: str | None = None) -> dict[str, Any]:
