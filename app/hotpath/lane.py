@@ -8,7 +8,7 @@ This WSGI middleware answers the requests that are *plainly* valid with the same
 call, and passes every other request, untouched, to the app:
 
     POST /api/showtimes/<id>/redis-lock-seats     (and redis-unlock-seats)
-    Authorization: Bearer <a token this app has already verified in full>
+    Authorization: Bearer <an access token this app's JWT manager verifies>
     Content-Type: application/json
     {"seat_ids": [1..MAX_SEATS_PER_BOOKING seat labels]}         (nothing else, no query string)
 
@@ -24,10 +24,11 @@ What it shares with the views, so the two cannot drift apart:
 - the work and the answer body: `hold_seats` / `release_seats` (app/api/holds.py), which run the hold
   scripts with the token's revocation and its user's suspension checked in the same step
   (`with_revocation_guard`), count the lock metrics and dump the body;
-- the token: only a token that flask-jwt-extended already decoded and verified in this app is accepted
-  (app/hotpath/jwt_cache.py keeps those; its exp/nbf/iat are checked again, its type must be `access`); an
-  unknown token, a refresh token or any other Authorization shape goes to the app, which decodes it in
-  full or answers 401/422 itself;
+- the token: only a token that this app's JWT manager verified is accepted: one it verified before
+  (app/hotpath/jwt_cache.py keeps those; its exp/nbf/iat are checked again), or one the lane has it
+  verify now with `decode_token`, the decode jwt_required runs (so the first request of each of 2,000
+  buyers arriving at once does not need Flask's dispatch); its type must be `access`. A token the decode
+  refuses, a refresh token or any other Authorization shape goes to the app, which answers 401/422 itself;
 - the body: `plain_seat_ids` is the views' own fast path; a body it does not accept, one the app's edge
   check refuses (`json_body_problem`: NUL, too deep, lone surrogates), a query string, another media
   type or a body over MAX_BODY bytes goes to the app, whose schema and checks answer as usual;
@@ -50,6 +51,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response
+from flask_jwt_extended import decode_token
 from flask_jwt_extended.config import config as jwt_config
 
 from app import metrics
@@ -180,12 +182,20 @@ class HoldLane:
 
     @staticmethod
     def _claims(authorization: str) -> dict[str, Any] | None:
-        """The claims of a bearer access token this app verified before, or None."""
+        """The claims of a bearer access token this app's JWT manager verifies (from its cache, or decoded
+        in full now), or None."""
         scheme, _, token = authorization.partition(" ")
         if scheme != "Bearer" or _TOKEN.match(token) is None:
             return None
         claims = verified_claims(token)
-        if claims is None or claims.get("type") != "access" or jwt_config.identity_claim_key not in claims:
+        if claims is None:
+            # Not seen yet: the very decode jwt_required runs (signature, exp/nbf/iat, the app's key),
+            # which also remembers it. A token it refuses goes to the app, which answers the refusal.
+            try:
+                claims = decode_token(token)
+            except Exception:  # noqa: BLE001 - every refusal is the app's to word
+                return None
+        if claims.get("type") != "access" or jwt_config.identity_claim_key not in claims:
             return None
         return claims
 
