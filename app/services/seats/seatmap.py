@@ -26,10 +26,10 @@ Redis for holds. With Redis down the map is built from the database alone: `hold
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,8 +110,10 @@ class SeatView:
 
     @property
     def etag(self) -> str:
-        """The entity tag of exactly these bytes, unquoted (the map differs per viewer by its `mine` marks)."""
-        return hashlib.blake2b(self.body, digest_size=12).hexdigest()
+        """The entity tag of these bytes, unquoted (the map differs per viewer by its `mine` marks): the
+        event version, which every lock, release and sale moves, and a CRC-32 and the length of the bytes,
+        which catch what changes without an event (a hold lapsing, a staff edit)."""
+        return f"{self.version if self.version is not None else 'db'}-{len(self.body):x}-{zlib.crc32(self.body):08x}"
 
 
 def render(template: MapTemplate, taken: dict[str, str], held: dict[str, str], viewer: str | None,
@@ -191,7 +193,7 @@ def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis |
         log.warning("seat map of showtime %s without holds: redis unavailable (%s)", showtime_id, exc)
         template = MapTemplate.load(showtime_id)
         return render(template, template.db_taken, {}, viewer, None, False)
-    held = dict(zip(live[5::2], live[6::2], strict=True))
+    held = dict(member.split("|", 1) for member in live[5].split(",")) if live[5] else {}
     if live[0] != 1:  # changed again while we refilled: this once, the database's states
         template = MapTemplate.load(showtime_id)
         return render(template, template.db_taken, held, viewer, int(live[4]), True)
