@@ -119,7 +119,7 @@ class HoldLane:
         this app verified before: answered with the view's own function (seat_map_answer)."""
         match = _MAP_PATH.match(environ.get("PATH_INFO", ""))
         if (match is None or environ.get("SCRIPT_NAME") or environ.get("QUERY_STRING")
-                or environ.get("CONTENT_LENGTH") or environ.get("HTTP_TRANSFER_ENCODING")):
+                or environ.get("CONTENT_LENGTH", "0") not in ("", "0") or environ.get("HTTP_TRANSFER_ENCODING")):
             return self.wsgi_app(environ, start_response)
         authorization = environ.get("HTTP_AUTHORIZATION")
         started = time.perf_counter()

@@ -16,6 +16,7 @@ keep their one Redis step).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -27,7 +28,7 @@ from flask import current_app
 from flask_jwt_extended import decode_token
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.errors import Unauthorized
+from app.errors import PoolExhausted, Unauthorized
 from app.extensions import db, get_redis
 from app.models import RevokedToken, User
 from app.services.auth import _prefix, token_pair, user_from_identity
@@ -162,7 +163,23 @@ def refused_refresh_token(payload: dict[str, Any]) -> None:
         log.exception("could not end the session of a reused refresh token user=%s", payload.get("sub"))
 
 
+# One rebuild at a time in this process: after a Redis restart every request finds the mirror cold at
+# once, and each would read the whole table; the ones that waited find it warm and read nothing.
+_WARMING = threading.Lock()
+
+
 def _warm_revocation_cache(client: Any) -> None:
+    queued = _WARMING.acquire(timeout=5)  # bounded: past it, this request rebuilds for itself
+    try:
+        if queued and client.exists(warm_key()):
+            return
+        _rebuild_revocation_cache(client)
+    finally:
+        if queued:
+            _WARMING.release()
+
+
+def _rebuild_revocation_cache(client: Any) -> None:
     now = datetime.now(timezone.utc)
     rows = db.session.execute(
         sa.select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > now)
@@ -196,6 +213,8 @@ def is_revoked(jtis: Sequence[str]) -> bool:
             return False
         _warm_revocation_cache(client)
         return bool(client.exists(*keys))
+    except PoolExhausted:
+        raise  # the server is full, Redis is fine: shed the request (503) rather than add a query
     except redis.exceptions.RedisError as exc:
         log.warning("revoked-token cache unavailable, asking the database: %s", exc)
         return db.session.scalar(sa.select(RevokedToken.id).where(RevokedToken.jti.in_(list(jtis))).limit(1)) \

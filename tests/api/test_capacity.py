@@ -71,11 +71,16 @@ def test_an_exhausted_redis_pool_answers_503_server_busy_not_redis_unavailable(a
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "server_busy"
     assert response.headers["Retry-After"] == "1"
+    # the seat map too: a full server sheds it, it does not fall back to a database read as if Redis were down
+    for path_headers in ({}, headers):
+        seat_map = client.get(f"/api/showtimes/{showtime_id}/seats", headers=path_headers)
+        assert seat_map.status_code == 503 and seat_map.get_json()["error"]["code"] == "server_busy"
     for connection in taken:
         pool.release(connection)
     response = client.post(f"/api/showtimes/{showtime_id}/redis-lock-seats", json={"seat_ids": ["A1"]},
                            headers=headers)
     assert response.status_code == 200, response.get_json()
+    assert client.get(f"/api/showtimes/{showtime_id}/seats").get_json()["holds_available"] is True
 
 
 def test_an_exhausted_database_pool_answers_503_server_busy(app, small_pools_app):

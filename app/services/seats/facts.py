@@ -76,9 +76,20 @@ class ShowtimeRows:
     def static_digest(self) -> str:
         """A digest of everything the seat map shows that is not a seat's state: the showtime, its layout
         and every seat's row, number, section, price and kind. Equal digests mean equal map templates."""
-        static = [self.showtime_id, self.layout, [list(seat[:7]) for seat in self.seats]]
-        return hashlib.blake2b(json.dumps(static, sort_keys=True, separators=(",", ":")).encode(),
-                               digest_size=12).hexdigest()
+        # repr, not a JSON dump: a tenth of the cost, and deterministic for the same rows and layout (the
+        # layout's keys keep the order they are stored in; another order only means another template)
+        static = (self.showtime_id, self.layout, [tuple(seat[:7]) for seat in self.seats])
+        return hashlib.blake2b(repr(static).encode(), digest_size=12).hexdigest()
+
+
+_TAKEN_SQL = sa.text(
+    "SELECT label, state FROM showtime_seats WHERE showtime_id = :showtime_id AND state IN ('booked', 'blocked')"
+)
+
+
+def taken_seats(showtime_id: int) -> dict[str, str]:
+    """label -> "booked" / "blocked" for the showtime's seats that are not for sale, from the database."""
+    return {str(row[0]): str(row[1]) for row in db.session.execute(_TAKEN_SQL, {"showtime_id": showtime_id})}
 
 
 def read_showtime(showtime_id: int) -> ShowtimeRows:
@@ -94,6 +105,7 @@ def read_showtime(showtime_id: int) -> ShowtimeRows:
 # arrives before the new copy is stored would otherwise read the database at once. The ones that waited
 # find the copy they need already stored (its `#gen`) and read nothing.
 _STRIPES = [threading.Lock() for _ in range(64)]
+FILL_WAIT_S = 5.0
 
 
 def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
@@ -102,10 +114,15 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
     Returns whether the cache holds the copy of `expected_gen` (written now, or just before by another
     request). Raises NotFound for an unknown showtime (never cached).
     """
-    with _STRIPES[showtime_id % len(_STRIPES)]:
-        if (client or get_redis()).hget(hash_key(showtime_id), "#gen") == expected_gen:
+    stripe = _STRIPES[showtime_id % len(_STRIPES)]
+    queued = stripe.acquire(timeout=FILL_WAIT_S)  # bounded: past it, this request reads for itself
+    try:
+        if queued and (client or get_redis()).hget(hash_key(showtime_id), "#gen") == expected_gen:
             return True
         return _fill(showtime_id, expected_gen, client)
+    finally:
+        if queued:
+            stripe.release()
 
 
 def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bool:

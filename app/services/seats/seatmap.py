@@ -38,6 +38,7 @@ from typing import Any
 import redis
 from flask import current_app
 
+from app.errors import PoolExhausted
 from app.services.seats import facts, scripts
 from app.services.seats.keys import expiry_key, gen_key, global_gen_key, hash_key, showtime_prefix, version_key
 
@@ -189,12 +190,14 @@ def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis |
         if live[0] != 1:  # the facts copy is missing or outdated: refill it, then read again
             if facts.fill(showtime_id, str(live[1]), client):
                 live = _read_live(showtime_id, client)
+    except PoolExhausted:
+        raise  # the server is full, Redis is fine: shed this request (503), do not add a database read
     except redis.RedisError as exc:
         log.warning("seat map of showtime %s without holds: redis unavailable (%s)", showtime_id, exc)
         template = MapTemplate.load(showtime_id)
         return render(template, template.db_taken, {}, viewer, None, False)
     held = dict(member.split("|", 1) for member in live[5].split(",")) if live[5] else {}
-    if live[0] != 1:  # changed again while we refilled: this once, the database's states
+    if live[0] != 1 and not live[2]:  # still no copy at all (the refill raced a change): the database's states
         template = MapTemplate.load(showtime_id)
         return render(template, template.db_taken, held, viewer, int(live[4]), True)
     cached = templates.get(str(live[2]))
@@ -203,6 +206,11 @@ def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis |
         # since then has its own digest, and the next fill names it).
         cached = MapTemplate.load(showtime_id)
         templates.put(cached, int(current_app.config.get("SEATMAP_TEMPLATES", 256)))
+    if live[0] != 1:
+        # A change outdated the copy while we refilled: the states come from the database, read after the
+        # version was (never older than it); the template is the copy's (a sale changes none; a price or
+        # layout edit racing this one read shows on the next).
+        return render(cached, facts.taken_seats(showtime_id), held, viewer, int(live[4]), True)
     return render(cached, json.loads(live[3]) if live[3] else {}, held, viewer, int(live[4]), True)
 
 
