@@ -16,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app.appctx import this_app
 from app.errors import PoolExhausted, http_error_response
 from app.hotpath.jwt_cache import CachingJWTManager
 
@@ -88,9 +89,7 @@ class RedisExtension:
 
     @staticmethod
     def client(app: Flask | None = None) -> redis.Redis:
-        from flask import current_app
-
-        return (app or current_app).extensions["redis"]
+        return (app or this_app()).extensions["redis"]
 
 
 def get_redis() -> redis.Redis:

@@ -33,6 +33,8 @@ from flask_jwt_extended.config import config
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
 from flask_jwt_extended.utils import get_unverified_jwt_headers
 
+from app.appctx import this_app
+
 DEFAULT_SIZE = 50_000  # a big on-sale's signed-in buyers per worker; about 1 KB each
 
 
@@ -86,7 +88,7 @@ def verified_claims(encoded_token: str) -> dict[str, Any] | None:
     it is still within its validity window; None when it must be decoded in full (an entry past its
     window is dropped). The manager below and app/hotpath/lane.py both read the cache through it.
     App context needed."""
-    cache: _Cache | None = current_app.extensions.get("jwt_claims_cache")
+    cache: _Cache | None = this_app().extensions.get("jwt_claims_cache")
     claims = cache.get(encoded_token) if cache is not None else None
     if cache is None or claims is None:
         return None

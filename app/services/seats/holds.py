@@ -33,6 +33,7 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 
+from app.appctx import this_app
 from app.errors import AppError, Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db, get_redis
 from app.metrics import SEAT_HOLDS_RELEASED
@@ -144,7 +145,7 @@ def _deadline_reached(showtime_id: int, seats: list[str], retry_at_ms: Any) -> C
 
 def _lifetime_args() -> list[int]:
     """The lifetime and cooldown of a seat's deadline (ms), as the lock and extend scripts take them."""
-    config = current_app.config
+    config = this_app().config
     return [int(config["HOLD_MAX_LIFETIME_S"]) * 1000, int(config["HOLD_RELOCK_COOLDOWN_S"]) * 1000]
 
 
@@ -164,7 +165,7 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
-    config = current_app.config
+    config = this_app().config
     maximum = int(config["MAX_SEATS_PER_BOOKING"])
     if len(labels) > maximum:
         raise ValidationError(f"At most {maximum} seats can be held at once.", code="too_many_seats",

@@ -18,11 +18,11 @@ Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showt
 
 from __future__ import annotations
 
-from flask import current_app
+from app.appctx import this_app
 
 
 def _prefix() -> str:
-    return current_app.config["SEAT_LOCK_PREFIX"]
+    return this_app().config["SEAT_LOCK_PREFIX"]
 
 
 def showtime_prefix(showtime_id: int) -> str:
