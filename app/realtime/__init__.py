@@ -171,9 +171,13 @@ def _run(ws: SeatServer, showtime_id: int, token: str | None, slot: ipslots.Slot
         finally:
             db.session.remove()
 
+    ws.on_closed = client.wake  # the loop wakes when the connection ends, so it need not poll for it
     hub.add(client)
+    heartbeat = float(app.config.get("WS_HEARTBEAT_S", 25))
     try:
         with metrics.websocket_open():
-            serve(client, snapshot, heartbeat_s=float(app.config.get("WS_HEARTBEAT_S", 25)), tick=slot.renew_if_due)
+            # idle, a socket wakes about twice per heartbeat (pings, its slot's renewal), not every second:
+            # 10,000 idle sockets polling each second took a third of a core (bench/RESULTS.md)
+            serve(client, snapshot, heartbeat_s=heartbeat, poll_s=heartbeat / 2, tick=slot.renew_if_due)
     finally:
         hub.remove(client)

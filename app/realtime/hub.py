@@ -28,7 +28,19 @@ from app.services.seats import events
 
 log = logging.getLogger(__name__)
 
-_WAKE = (None, "")  # queue item that only wakes the client's loop
+_WAKE = (None, b"")  # queue item that only wakes the client's loop
+
+
+def text_frame(raw: str) -> bytes:
+    """One unfragmented, unmasked WebSocket text frame (RFC 6455 5.2) carrying raw: what wsproto would
+    write for it on every server connection, so one event is encoded once for all its listeners."""
+    payload = raw.encode()
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return bytes((0x81, 126)) + size.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + size.to_bytes(8, "big") + payload
 
 
 class Client:
@@ -38,16 +50,23 @@ class Client:
         self.ws = ws
         self.showtime_id = showtime_id
         self.viewer = viewer
-        self.queue: queue.Queue[tuple[int | None, str]] = queue.Queue(maxsize=max_queue)
+        self.queue: queue.Queue[tuple[int | None, bytes]] = queue.Queue(maxsize=max_queue)
         self.send_lock = threading.Lock()
         self.version: int | None = None
         self.resync_needed = False
 
-    def offer(self, version: int, raw: str) -> None:
+    def offer(self, version: int, frame: bytes) -> None:
         try:
-            self.queue.put_nowait((version, raw))
+            self.queue.put_nowait((version, frame))
         except queue.Full:
             self.request_resync()
+
+    def wake(self) -> None:
+        """Wake the handler's loop (the connection closed): it then sees `ws.connected` false."""
+        try:
+            self.queue.put_nowait(_WAKE)
+        except queue.Full:
+            pass
 
     def request_resync(self) -> None:
         self.resync_needed = True
@@ -59,6 +78,13 @@ class Client:
     def send(self, text: str) -> None:
         with self.send_lock:
             self.ws.send(text)
+
+    def send_frame(self, frame: bytes) -> None:
+        """A text frame made by text_frame(), written as simple-websocket's send() writes its own."""
+        with self.send_lock:
+            if not self.ws.connected:
+                raise ConnectionClosed(self.ws.close_reason, self.ws.close_message)
+            self.ws.sock.send(frame)
 
     def ping(self) -> None:
         """A protocol-level ping (browsers answer it; proxies see traffic), under the same lock."""
@@ -184,8 +210,11 @@ class Hub:
         if parsed is None:
             return
         showtime_id, version = parsed
-        for c in self.clients(showtime_id):
-            c.offer(version, raw)
+        listeners = self.clients(showtime_id)
+        if listeners:
+            frame = text_frame(raw)
+            for c in listeners:
+                c.offer(version, frame)
         self.delivered += 1
 
 
@@ -199,7 +228,8 @@ def serve(
     """Run one client until it goes away: its snapshot, then events in version order, pings when idle.
 
     `snapshot()` returns the snapshot message's version and text and is called again whenever a re-sync is needed;
-    `tick()`, when given, on every turn of the loop (at least every 1.5 * poll_s).
+    `tick()`, when given, on every turn of the loop (at least every 1.5 * poll_s). Events arrive as frames
+    made once per event (text_frame); the connection's end wakes the loop (SeatServer.on_closed).
     """
 
     def send_snapshot() -> None:
@@ -227,7 +257,7 @@ def serve(
             # A random share of poll_s (0.5x to 1.5x) per wait: clients that connected in one burst would
             # otherwise all wake in the same instant every poll_s, and an event arriving then waits
             # behind a thousand wake-ups (bench/RESULTS.md, section 2).
-            version, raw = client.queue.get(timeout=poll_s * (0.5 + random.random()))
+            version, frame = client.queue.get(timeout=poll_s * (0.5 + random.random()))
         except queue.Empty:
             now = time.monotonic()
             if now - last_sent >= heartbeat_s:
@@ -239,10 +269,10 @@ def serve(
                 awaiting_pong = True
                 last_sent = now
             continue
-        if not raw:
+        if not frame:
             continue
         if client.version is not None and version is not None and version <= client.version:
             continue  # already in the snapshot
-        client.send(raw)
+        client.send_frame(frame)
         client.version = version
         last_sent = time.monotonic()

@@ -118,6 +118,16 @@ class SeatServer(Server):  # type: ignore[misc]
         self.send_timeout = send_timeout
         super().__init__(environ, subprotocols=[SUBPROTOCOL], max_message_size=MAX_MESSAGE_BYTES)
 
+    on_closed: Any = None  # called once the reader stops (the connection is over): wakes the handler
+
+    def _thread(self) -> None:
+        try:
+            super()._thread()
+        finally:
+            callback = self.on_closed
+            if callback is not None:
+                callback()
+
     def handshake(self) -> None:
         # runs before the reader thread starts, so every write of this connection is bounded
         self.sock = BoundedSocket(self.sock, self.send_timeout)
