@@ -44,7 +44,13 @@ def text_frame(raw: str) -> bytes:
 
 
 class Client:
-    """One WebSocket viewer of one showtime; every write goes through `send_lock` (flask-sock issue 85)."""
+    """One WebSocket viewer of one showtime; every write goes through `send_lock` (flask-sock issue 85).
+
+    An event reaches the socket one of two ways, in version order either way. When nothing of this client
+    is queued or being sent, the subscriber writes the event's frame itself, without waiting (`offer`:
+    one non-blocking write, no switch to the client's handler); otherwise, or when the socket cannot take
+    the whole frame at once, it goes through the client's queue and its handler writes it. `pending`
+    counts queued frames until they are written, so a direct write never overtakes a queued one."""
 
     def __init__(self, ws: Any, showtime_id: int, viewer: str | None, max_queue: int = 1000) -> None:
         self.ws = ws
@@ -54,15 +60,59 @@ class Client:
         self.send_lock = threading.Lock()
         self.version: int | None = None
         self.resync_needed = False
+        self.ready = False  # a snapshot went out and no other is being made: direct writes allowed
+        self.pending = 0  # frames in the queue or being written by the handler
+        self._count_lock = threading.Lock()
 
     def offer(self, version: int, frame: bytes) -> None:
-        try:
-            self.queue.put_nowait((version, frame))
-        except queue.Full:
-            self.request_resync()
+        if self.ready and not self.resync_needed and self.send_lock.acquire(blocking=False):
+            try:
+                if self.ready and not self.resync_needed and self.pending == 0:
+                    if self.version is not None and version <= self.version:
+                        return  # already in the snapshot
+                    rest = self._write_now(frame)
+                    if rest is None:
+                        self.version = version
+                        return
+                    if len(rest) < len(frame):  # part of the frame went out: the rest must follow next
+                        self.version = version
+                        self._enqueue(None, rest, must=True)
+                        return
+            finally:
+                self.send_lock.release()
+        self._enqueue(version, frame)
+
+    def _write_now(self, frame: bytes) -> bytes | None:
+        """Write without waiting; None when all went out, else what is left. Under send_lock."""
+        try_send = getattr(self.ws.sock, "try_send", None)
+        if try_send is None or not self.ws.connected:
+            return frame
+        rest: bytes = try_send(frame)
+        return rest or None
+
+    def _enqueue(self, version: int | None, frame: bytes, must: bool = False) -> None:
+        with self._count_lock:
+            try:
+                self.queue.put_nowait((version, frame))
+            except queue.Full:
+                if must:  # half a frame cannot be followed by a snapshot: end the connection
+                    self.ws.connected = False
+                    self.wake_anyway()
+                    return
+                self.request_resync()
+                return
+            self.pending += 1
+
+    def written(self) -> None:
+        """A frame taken from the queue was written (or skipped)."""
+        with self._count_lock:
+            self.pending -= 1
 
     def wake(self) -> None:
         """Wake the handler's loop (the connection closed): it then sees `ws.connected` false."""
+        self.wake_anyway()
+
+    def wake_anyway(self) -> None:
         try:
             self.queue.put_nowait(_WAKE)
         except queue.Full:
@@ -70,10 +120,7 @@ class Client:
 
     def request_resync(self) -> None:
         self.resync_needed = True
-        try:
-            self.queue.put_nowait(_WAKE)
-        except queue.Full:
-            pass  # the loop is busy draining; it sees the flag
+        self.wake_anyway()  # when the queue is full the loop is busy draining; it sees the flag
 
     def send(self, text: str) -> None:
         with self.send_lock:
@@ -85,6 +132,34 @@ class Client:
             if not self.ws.connected:
                 raise ConnectionClosed(self.ws.close_reason, self.ws.close_message)
             self.ws.sock.send(frame)
+
+    def write_queued(self, version: int | None, frame: bytes) -> None:
+        """Write one frame taken from the queue, unless the snapshot already had it."""
+        try:
+            if self.version is not None and version is not None and version <= self.version:
+                return  # already in the snapshot
+            self.send_frame(frame)
+            if version is not None:  # None: the rest of a frame the subscriber began (its version is set)
+                self.version = version
+        finally:
+            self.written()
+
+    def send_snapshot(self, snapshot: Callable[[], tuple[int | None, str]]) -> None:
+        """Drop what is queued (older than the snapshot about to be taken), take the snapshot and send it,
+        all under send_lock, so no event is written directly while the snapshot is made."""
+        with self.send_lock:
+            self.ready = False
+            self.resync_needed = False
+            while True:
+                try:
+                    _version, frame = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if frame:
+                    self.written()
+            self.version, text = snapshot()
+            self.ws.send(text)
+            self.ready = True
 
     def ping(self) -> None:
         """A protocol-level ping (browsers answer it; proxies see traffic), under the same lock."""
@@ -233,14 +308,7 @@ def serve(
     """
 
     def send_snapshot() -> None:
-        client.resync_needed = False
-        while True:  # what is queued is older than the snapshot about to be taken
-            try:
-                client.queue.get_nowait()
-            except queue.Empty:
-                break
-        client.version, text = snapshot()
-        client.send(text)
+        client.send_snapshot(snapshot)
 
     send_snapshot()
     last_sent = time.monotonic()
@@ -271,8 +339,5 @@ def serve(
             continue
         if not frame:
             continue
-        if client.version is not None and version is not None and version <= client.version:
-            continue  # already in the snapshot
-        client.send_frame(frame)
-        client.version = version
+        client.write_queued(version, frame)
         last_sent = time.monotonic()

@@ -71,6 +71,21 @@ class BoundedSocket:
             self._lock.release()
         return len(data)
 
+    def try_send(self, data: bytes) -> bytes:
+        """One write that never waits (for the subscriber, which serves every socket of the process):
+        returns what is left to send, all of `data` when nothing went out (the socket is busy or full)."""
+        if self.timed_out or not self._lock.acquire(blocking=False):
+            return data
+        try:
+            sent = self._sock.sendmsg([data], (), socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return data  # the handler's next write meets the error and ends the connection
+        finally:
+            self._lock.release()
+        return data[sent:]
+
     def _writable(self, deadline: float) -> bool:
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -22,3 +22,62 @@ def test_a_frame_reads_back_as_the_message():
     reader.receive_data(text_frame('{"type":"seat_released","seat_ids":["B2"],"version":7,"é":"€"}'))
     [message] = list(reader.events())
     assert isinstance(message, TextMessage) and message.data.endswith('"é":"€"}') and message.message_finished
+
+
+class _Sock:
+    """A socket that takes `room` bytes per non-blocking write (None: everything)."""
+
+    def __init__(self) -> None:
+        self.wire = b""
+        self.room: int | None = None
+
+    def try_send(self, data: bytes) -> bytes:
+        taken = data if self.room is None else data[: self.room]
+        self.wire += taken
+        return data[len(taken):]
+
+    def send(self, data: bytes) -> int:
+        self.wire += data
+        return len(data)
+
+
+class _WS:
+    def __init__(self) -> None:
+        self.sock = _Sock()
+        self.connected = True
+
+    def send(self, text: str) -> None:
+        self.sock.send(text_frame(text))
+
+
+def _drain(client) -> None:
+    """What serve() does with each queued frame."""
+    while not client.queue.empty():
+        version, frame = client.queue.get_nowait()
+        if frame:
+            client.write_queued(version, frame)
+
+
+def test_events_are_written_directly_in_order_and_never_overtake_a_queued_frame():
+    from app.realtime.hub import Client
+
+    ws = _WS()
+    client = Client(ws, 1, None)
+    client.offer(3, text_frame("early"))  # before the snapshot: queued, never written directly
+    assert ws.sock.wire == b"" and client.pending == 1
+    client.send_snapshot(lambda: (5, "snapshot"))
+    assert ws.sock.wire == text_frame("snapshot") and client.pending == 0 and client.queue.empty()
+    client.offer(4, text_frame("old"))  # already in the snapshot
+    client.offer(6, text_frame("six"))  # written by the subscriber itself
+    assert ws.sock.wire == text_frame("snapshot") + text_frame("six") and client.queue.empty()
+    ws.sock.room = 3  # the socket takes part of the next frame
+    client.offer(7, text_frame("seven"))
+    client.offer(8, text_frame("eight"))  # must wait behind the rest of seven
+    ws.sock.room = None
+    client.offer(9, text_frame("nine"))
+    assert client.pending == 3
+    _drain(client)
+    assert ws.sock.wire == b"".join(text_frame(t) for t in ("snapshot", "six", "seven", "eight", "nine"))
+    assert client.pending == 0 and client.version == 9
+    client.offer(10, text_frame("ten"))  # the queue is empty again: direct
+    assert ws.sock.wire.endswith(text_frame("ten")) and client.queue.empty()
