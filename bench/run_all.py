@@ -6,10 +6,12 @@
 - seatmap_latency: the seat map's throughput against the ceiling, and its open-loop latency at rising
   rates, alone and beside a lock storm (bench/loadgen.py);
 - lock_burst: 2,000 users' lock requests at one instant (cold tokens), and again with every token
-  already checked once on its connection (warm).
+  already checked once on its connection (warm);
+- sellout: 2,000 buyers race through lock, order, dev checkout and verify until 216 seats are sold;
+- ws_fanout: 10,000 seat-map WebSockets on one showtime across both workers while seats change.
 
 Bounded runs on loopback against the bench database (BENCH_DATABASE_URL, recreated by each scenario) and
-Redis db 12 (BENCH_REDIS_URL, flushed). About 6 minutes with the defaults; `--quick` for a few-second
+Redis db 12 (BENCH_REDIS_URL, flushed). About 9 minutes with the defaults; `--quick` for a few-second
 look at everything. Figures and the exact commands are kept in bench/RESULTS.md.
 """
 
@@ -21,10 +23,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import lock_burst, lock_throughput, seatmap_latency, ws_latency
+from bench import lock_burst, lock_throughput, seatmap_latency, sellout, ws_fanout, ws_latency
 from bench.common import stdout_to_stderr
 
-SCENARIOS = ("lock_throughput", "ws_latency", "seatmap_latency", "lock_burst")
+SCENARIOS = ("lock_throughput", "ws_latency", "seatmap_latency", "lock_burst", "sellout", "ws_fanout")
 
 
 def main() -> None:
@@ -37,10 +39,15 @@ def main() -> None:
     parser.add_argument("--rates", default="250,500,1000,2000", help="seatmap_latency: open-loop req/s steps")
     parser.add_argument("--keep-going", action="store_true", help="seatmap_latency: every rate even when behind")
     parser.add_argument("--burst-users", type=int, default=2000, help="lock_burst: users (one request each)")
+    parser.add_argument("--storm-rate", type=float, default=1000.0,
+                        help="seatmap_latency: lock+unlock requests/s beside the map (1,000 = 500 of each)")
+    parser.add_argument("--buyers", type=int, default=2000, help="sellout: buyers racing for the 216 seats")
+    parser.add_argument("--listeners", type=int, default=10_000, help="ws_fanout: seat-map WebSockets")
     parser.add_argument("--quick", action="store_true", help="short runs of everything (a look, not figures)")
     ns = parser.parse_args()
     if ns.quick:
         ns.lock_seconds, ns.ws_events, ns.wrk_seconds, ns.step_seconds = 6.0, 10, 2.0, 2.0
+        ns.buyers, ns.listeners = 300, 1000
     rates = tuple(float(r) for r in ns.rates.split(",") if r.strip())
     chosen = [name.strip() for name in ns.only.split(",") if name.strip()]
     unknown = set(chosen) - set(SCENARIOS)
@@ -51,9 +58,12 @@ def main() -> None:
         "ws_latency": [("ws_latency_gevent", lambda: ws_latency.run(listeners=1000, events=ns.ws_events,
                                                                      interval=0.1, worker_class="gevent"))],
         "seatmap_latency": [("seatmap_latency", lambda: seatmap_latency.run(
-            step_s=ns.step_seconds, rates=rates, wrk_seconds=ns.wrk_seconds, keep_going=ns.keep_going))],
+            step_s=ns.step_seconds, rates=rates, wrk_seconds=ns.wrk_seconds, keep_going=ns.keep_going,
+            storm_rate=ns.storm_rate))],
         "lock_burst": [("lock_burst_cold", lambda: lock_burst.run(users=ns.burst_users)),
                        ("lock_burst_warm", lambda: lock_burst.run(users=ns.burst_users, warm_tokens=True))],
+        "sellout": [("sellout", lambda: sellout.run(buyers=ns.buyers))],
+        "ws_fanout": [("ws_fanout", lambda: ws_fanout.run(listeners=ns.listeners))],
     }
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
