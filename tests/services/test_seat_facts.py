@@ -60,14 +60,37 @@ def test_showtime_cancelled_or_moved_after_the_cache_filled(showtime):
     assert err.value.code == "showtime_cancelled"
 
 
-def test_a_fill_that_raced_a_change_is_refused(showtime, redis_client):
+def test_a_fill_that_raced_a_change_is_refused(showtime, redis_client, monkeypatch):
     holds.lock(showtime.id, "1", ["A1"])
     redis_client.delete(keys.hash_key(showtime.id))
     overall, own = redis_client.get(keys.global_gen_key()), redis_client.get(keys.gen_key(showtime.id))
     stale_gen = f"{overall or 0}:{own or 0}"
-    seat_facts.invalidate({showtime.id})  # a commit announced while the reader was in the database
+    real_read = seat_facts.read_showtime
+
+    def read_while_a_commit_lands(showtime_id):
+        rows = real_read(showtime_id)
+        seat_facts.invalidate({showtime_id})  # a commit announced while the reader was in the database
+        return rows
+
+    monkeypatch.setattr(seat_facts, "read_showtime", read_while_a_commit_lands)
     assert seat_facts.fill(showtime.id, stale_gen) is False
     assert not redis_client.exists(keys.hash_key(showtime.id))
+
+
+def test_a_fill_reads_for_the_current_generation_and_not_twice(showtime, redis_client, monkeypatch):
+    """A request that found the copy outdated and then waited its turn reads the database only when no
+    current copy was stored meanwhile, and then for the generation current now (not the one it saw)."""
+    holds.lock(showtime.id, "1", ["A1"])
+    overall, own = redis_client.get(keys.global_gen_key()), redis_client.get(keys.gen_key(showtime.id))
+    seen = f"{overall or 0}:{own or 0}"
+    seat_facts.invalidate({showtime.id})  # a later change than the one the caller saw
+    reads = []
+    real_read = seat_facts.read_showtime
+    monkeypatch.setattr(seat_facts, "read_showtime", lambda i: reads.append(i) or real_read(i))
+    assert seat_facts.fill(showtime.id, seen) is True
+    assert seat_facts.fill(showtime.id, seen) is True  # the current copy is there: nothing read
+    assert reads == [showtime.id]
+    holds.lock(showtime.id, "1", ["A2"])  # and the lock trusts it
 
 
 def test_a_rolled_back_change_invalidates_nothing(showtime, redis_client):

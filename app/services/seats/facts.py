@@ -111,15 +111,25 @@ FILL_WAIT_S = 5.0
 def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
     """Load the showtime's facts from the database into the cache, unless they changed meanwhile.
 
-    Returns whether the cache holds the copy of `expected_gen` (written now, or just before by another
-    request). Raises NotFound for an unknown showtime (never cached).
+    `expected_gen` is the generation the caller found the copy out of date with. Once this request's turn
+    comes (one fill at a time per showtime in this process), a copy of the generation current by then
+    may already be there (another request made it): nothing is read. Otherwise the database is read for
+    the current generation. Returns whether the cache now holds a current copy. Raises NotFound for an
+    unknown showtime (never cached).
     """
+    redis_client = client or get_redis()
     stripe = _STRIPES[showtime_id % len(_STRIPES)]
     queued = stripe.acquire(timeout=FILL_WAIT_S)  # bounded: past it, this request reads for itself
     try:
-        if queued and (client or get_redis()).hget(hash_key(showtime_id), "#gen") == expected_gen:
+        pipe = redis_client.pipeline(transaction=False)
+        pipe.get(global_gen_key())
+        pipe.get(gen_key(showtime_id))
+        pipe.hget(hash_key(showtime_id), "#gen")
+        overall, own, stored = pipe.execute()
+        current = f"{overall or 0}:{own or 0}"  # as the scripts' seat_gen() spells it
+        if stored == current:
             return True
-        return _fill(showtime_id, expected_gen, client)
+        return _fill(showtime_id, current, client)
     finally:
         if queued:
             stripe.release()

@@ -187,9 +187,9 @@ def seat_view(showtime_id: int, viewer: str | None = None, client: redis.Redis |
     revocation keys, checked in the same step (scripts.run_guarded). Raises NotFound, GuardRefused."""
     try:
         live = _read_live(showtime_id, client, guard)
-        if live[0] != 1:  # the facts copy is missing or outdated: refill it, then read again
-            if facts.fill(showtime_id, str(live[1]), client):
-                live = _read_live(showtime_id, client)
+        if live[0] != 1:  # the facts copy is missing or outdated: refill it (or wait for it), read again
+            facts.fill(showtime_id, str(live[1]), client)
+            live = _read_live(showtime_id, client)
     except PoolExhausted:
         raise  # the server is full, Redis is fine: shed this request (503), do not add a database read
     except redis.RedisError as exc:
