@@ -85,7 +85,8 @@ def revocation_checked_in_step(view: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str, Any] | None = None) -> T:
+def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str, Any] | None = None,
+                          guard_ran: Callable[[T], bool] | None = None) -> T:
     """Run step(guard) inside a `revocation_checked_in_step` view (or for a token `payload` decoded
     outside one, app/hotpath/lane.py): guard is the token's revocation key and its user's suspension
     key (neither may exist) and the revocation mirror's warm marker (must exist), which the hold scripts
@@ -94,6 +95,8 @@ def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str,
 
     Raises Unauthorized `token_revoked` / `account_inactive`. A cold mirror (no warm marker, e.g. after a
     Redis restart) gets the full check, which rebuilds it, and the step runs once more without the guard.
+    `guard_ran(result)` says whether a step that returned had its guard checked; a step that answers
+    without its script (the seat map from the database alone while Redis is down) gets the full check.
     """
     if payload is None:
         payload = g.pop(_PENDING, None)
@@ -105,7 +108,7 @@ def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str,
             raise revoked_error(payload)
         return step(())
     try:
-        return step((revoked_key(jtis[0]), revoked_key(jtis[1]), warm_key()))
+        result = step((revoked_key(jtis[0]), revoked_key(jtis[1]), warm_key()))
     except GuardRefused as exc:
         if exc.present or is_revoked(jtis):
             raise revoked_error(payload) from exc
@@ -114,3 +117,6 @@ def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str,
         if is_revoked(jtis):
             raise revoked_error(payload) from exc
         raise
+    if guard_ran is not None and not guard_ran(result) and is_revoked(jtis):
+        raise revoked_error(payload)
+    return result

@@ -18,7 +18,9 @@ def seat_map_answer(showtime_id: int, viewer: str | None, if_none_match: str | N
     """(status, headers, body) of the seat map for `viewer`; `payload`: the token decoded by the lane
     (None inside the view, whose decorator left the revocation check pending). Raises as seat_view does,
     and Unauthorized for a revoked token."""
-    view = with_revocation_guard(lambda guard: seat_view(showtime_id, viewer, guard=guard), payload)
+    # holds_available is false only when Redis did not answer: the guard never ran, the full check does
+    view = with_revocation_guard(lambda guard: seat_view(showtime_id, viewer, guard=guard), payload,
+                                 guard_ran=lambda view: view.holds_available)
     etag = view.etag
     headers = [("ETag", f'"{etag}"'), ("Cache-Control", "private, no-cache" if private else "no-cache"),
                ("Vary", "Authorization")]

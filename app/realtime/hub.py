@@ -48,9 +48,10 @@ class Client:
 
     An event reaches the socket one of two ways, in version order either way. When nothing of this client
     is queued or being sent, the subscriber writes the event's frame itself, without waiting (`offer`:
-    one non-blocking write, no switch to the client's handler); otherwise, or when the socket cannot take
-    the whole frame at once, it goes through the client's queue and its handler writes it. `pending`
-    counts queued frames until they are written, so a direct write never overtakes a queued one."""
+    one non-blocking write, no switch to the client's handler); otherwise it goes through the client's
+    queue and its handler writes it. `pending` counts queued frames until they are written, so a direct
+    write never overtakes a queued one. When the socket takes only part of a frame, the socket itself
+    keeps the rest and writes it before anything else (BoundedSocket), and the handler is woken to flush it."""
 
     def __init__(self, ws: Any, showtime_id: int, viewer: str | None, max_queue: int = 1000) -> None:
         self.ws = ws
@@ -70,35 +71,35 @@ class Client:
                 if self.ready and not self.resync_needed and self.pending == 0:
                     if self.version is not None and version <= self.version:
                         return  # already in the snapshot
-                    rest = self._write_now(frame)
-                    if rest is None:
+                    if self._write_now(frame):
                         self.version = version
-                        return
-                    if len(rest) < len(frame):  # part of the frame went out: the rest must follow next
-                        self.version = version
-                        self._enqueue(None, rest, must=True)
+                        if getattr(self.ws.sock, "unsent", False):
+                            self.wake_anyway()  # the socket took part: the handler writes the rest (flush)
                         return
             finally:
                 self.send_lock.release()
         self._enqueue(version, frame)
 
-    def _write_now(self, frame: bytes) -> bytes | None:
-        """Write without waiting; None when all went out, else what is left. Under send_lock."""
+    def _write_now(self, frame: bytes) -> bool:
+        """Write without waiting (BoundedSocket.try_send); whether the socket took the frame. Under send_lock."""
         try_send = getattr(self.ws.sock, "try_send", None)
         if try_send is None or not self.ws.connected:
-            return frame
-        rest: bytes = try_send(frame)
-        return rest or None
+            return False
+        return bool(try_send(frame))
 
-    def _enqueue(self, version: int | None, frame: bytes, must: bool = False) -> None:
+    def flush(self) -> None:
+        """Write the rest of a frame the subscriber began, if the socket still holds one."""
+        if getattr(self.ws.sock, "unsent", False):
+            with self.send_lock:
+                if not self.ws.connected:
+                    raise ConnectionClosed(self.ws.close_reason, self.ws.close_message)
+                self.ws.sock.send(b"")
+
+    def _enqueue(self, version: int | None, frame: bytes) -> None:
         with self._count_lock:
             try:
                 self.queue.put_nowait((version, frame))
             except queue.Full:
-                if must:  # half a frame cannot be followed by a snapshot: end the connection
-                    self.ws.connected = False
-                    self.wake_anyway()
-                    return
                 self.request_resync()
                 return
             self.pending += 1
@@ -139,7 +140,7 @@ class Client:
             if self.version is not None and version is not None and version <= self.version:
                 return  # already in the snapshot
             self.send_frame(frame)
-            if version is not None:  # None: the rest of a frame the subscriber began (its version is set)
+            if version is not None:
                 self.version = version
         finally:
             self.written()
@@ -338,6 +339,7 @@ def serve(
                 last_sent = now
             continue
         if not frame:
+            client.flush()
             continue
         client.write_queued(version, frame)
         last_sent = time.monotonic()

@@ -42,7 +42,9 @@ class BoundedSocket:
     Writes are non-blocking sends plus a wait for room (a selector: gevent's own under gevent workers,
     epoll with threads), so reads, which simple-websocket's reader thread does on the same socket, keep
     blocking as before (a socket timeout would time them out too). One lock keeps whole writes from the
-    handler and the reader from interleaving.
+    handler and the reader from interleaving. A frame that `try_send` could only write in part keeps its
+    rest here, and every later write (the handler's, a snapshot, the reader's pong or close) sends that rest
+    first, so nothing is ever written into the middle of a frame.
     """
 
     def __init__(self, sock: Any, timeout: float) -> None:
@@ -50,6 +52,12 @@ class BoundedSocket:
         self.timeout = timeout
         self._lock = threading.Lock()
         self.timed_out = False
+        self._rest = b""  # the unwritten end of a frame try_send began
+
+    @property
+    def unsent(self) -> bool:
+        """Whether the end of a frame try_send began is still waiting to be written (by send())."""
+        return bool(self._rest)
 
     def send(self, data: bytes) -> int:
         if self.timed_out:
@@ -58,6 +66,8 @@ class BoundedSocket:
         if not self._lock.acquire(timeout=self.timeout):
             self._give_up()
         try:
+            if self._rest:
+                data, self._rest = self._rest + data, b""
             view = memoryview(data)
             while view:
                 try:
@@ -71,20 +81,22 @@ class BoundedSocket:
             self._lock.release()
         return len(data)
 
-    def try_send(self, data: bytes) -> bytes:
-        """One write that never waits (for the subscriber, which serves every socket of the process):
-        returns what is left to send, all of `data` when nothing went out (the socket is busy or full)."""
-        if self.timed_out or not self._lock.acquire(blocking=False):
-            return data
+    def try_send(self, data: bytes) -> bool:
+        """One write that never waits (for the subscriber, which serves every socket of the process).
+        True when the frame is the socket's: written whole, or in part with its rest kept to go out before
+        any other write (`unsent`); False when nothing went out (busy, full, or a rest still waiting)."""
+        if self.timed_out or self._rest or not self._lock.acquire(blocking=False):
+            return False
         try:
             sent = self._sock.sendmsg([data], (), socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
-            return data  # the handler's next write meets the error and ends the connection
-        finally:
-            self._lock.release()
-        return data[sent:]
+            sent = 0  # the handler's next write meets the error and ends the connection
+        if sent:
+            self._rest = bytes(data[sent:])
+        self._lock.release()
+        return sent > 0
 
     def _writable(self, deadline: float) -> bool:
         remaining = deadline - time.monotonic()

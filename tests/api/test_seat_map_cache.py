@@ -229,3 +229,78 @@ def test_a_booking_keeps_the_template_and_concurrent_fills_read_the_database_onc
         thread.join(10)
     assert results == [True] * 8
     assert reads == [sid]
+
+
+def test_a_revoked_token_gets_401_from_the_map_while_redis_does_not_answer_it(client, ctx, monkeypatch):
+    """The map checks the token's revocation inside its one Redis step; when that step cannot run (Redis
+    down, the map from the database alone), the full check must still refuse the token, on both paths."""
+    import redis
+
+    from app.services.seats import seatmap
+
+    showtime = make_showtime()
+    headers = auth_headers(make_user())
+    assert _map(client, showtime.id, headers).status_code == 200
+    assert client.post("/api/user/logout", headers=headers).status_code == 204
+
+    def down(*_args, **_kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(seatmap, "_read_live", down)
+    for path in (f"/api/showtimes/{showtime.id}/seats",           # the hold lane
+                 f"/api/showtimes/{showtime.id}/seats?view=1"):   # the view (a query string skips the lane)
+        response = client.get(path, headers=headers)
+        assert response.status_code == 401, (path, response.get_json())
+        assert response.get_json()["error"]["code"] == "token_revoked"
+    assert _map(client, showtime.id).status_code == 200  # anonymous viewers still get the database's map
+
+
+def test_fills_of_unknown_showtimes_never_hold_up_a_real_showtimes_fill(client, ctx, app, monkeypatch):
+    """One fill at a time per showtime: a flood of requests for ids that do not exist (whose fills are never
+    cached) must not queue the refill of a real showtime behind them."""
+    import threading
+
+    from app.errors import NotFound
+    from app.services.seats import facts
+
+    showtime = make_showtime()
+    fake_id = showtime.id + 64  # shared a lock stripe with the real showtime before
+    monkeypatch.setattr(facts, "FILL_WAIT_S", 60.0)
+    reading = threading.Event()
+    release = threading.Event()
+    real_read = facts.read_showtime
+
+    def slow_read(showtime_id):
+        if showtime_id == fake_id:
+            reading.set()
+            release.wait(30)
+            raise NotFound("no such showtime", code="showtime_not_found")
+        return real_read(showtime_id)
+
+    monkeypatch.setattr(facts, "read_showtime", slow_read)
+
+    def fake_fill():
+        with app.app_context():
+            try:
+                facts.fill(fake_id, "0:0")
+            except NotFound:
+                pass
+
+    flooder = threading.Thread(target=fake_fill)
+    flooder.start()
+    assert reading.wait(10)
+    done = []
+
+    def real_fill():
+        with app.app_context():
+            done.append(facts.fill(showtime.id, "0:0"))
+            db.session.remove()
+
+    worker = threading.Thread(target=real_fill)
+    worker.start()
+    worker.join(20)  # the fake id's fill still holds its lock until released below
+    finished = not worker.is_alive()
+    release.set()
+    flooder.join(30)
+    worker.join(30)
+    assert finished and done == [True]

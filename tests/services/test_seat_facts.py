@@ -101,3 +101,30 @@ def test_a_rolled_back_change_invalidates_nothing(showtime, redis_client):
     db.session.rollback()
     assert redis_client.get(keys.gen_key(showtime.id)) == before
     holds.lock(showtime.id, "1", ["A2"])
+
+
+def test_an_announcement_refused_by_a_full_pool_is_made_again(showtime, redis_client, monkeypatch):
+    """After a commit, a bump the pool refused (a sell-out's peak) must still reach Redis soon: otherwise a
+    sold seat shows as free for SEAT_CACHE_TTL_S."""
+    import time
+
+    from app.errors import PoolExhausted
+
+    class FullOnce:
+        def __init__(self, real):
+            self.real, self.refusals = real, 1
+
+        def pipeline(self, transaction=False):
+            if self.refusals:
+                self.refusals -= 1
+                raise PoolExhausted("No connection available.")
+            return self.real.pipeline(transaction=transaction)
+
+    monkeypatch.setattr(seat_facts, "BUMP_RETRIES_S", (0.05, 0.1))
+    key = keys.gen_key(showtime.id)
+    before = int(redis_client.get(key) or 0)
+    seat_facts.invalidate({showtime.id}, client=FullOnce(redis_client))
+    deadline = time.monotonic() + 10
+    while int(redis_client.get(key) or 0) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert int(redis_client.get(key) or 0) == before + 1

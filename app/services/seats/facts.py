@@ -26,6 +26,8 @@ import hashlib
 import json
 import logging
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,9 +105,27 @@ def read_showtime(showtime_id: int) -> ShowtimeRows:
 
 # One fill at a time per showtime in this process: when a sale changes the facts, every request that
 # arrives before the new copy is stored would otherwise read the database at once. The ones that waited
-# find the copy they need already stored (its `#gen`) and read nothing.
-_STRIPES = [threading.Lock() for _ in range(64)]
+# find the copy they need already stored (its `#gen`) and read nothing. One lock per showtime id, held
+# only while somebody uses it (weak values): requests for ids that do not exist never queue a real
+# showtime's fill behind theirs (a shared stripe let a flood of unknown ids delay a hot showtime's refills).
+class _FillLock:
+    __slots__ = ("lock", "__weakref__")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+_FILL_LOCKS: weakref.WeakValueDictionary[int, _FillLock] = weakref.WeakValueDictionary()
+_FILL_LOCKS_GUARD = threading.Lock()
 FILL_WAIT_S = 5.0
+
+
+def _fill_lock(showtime_id: int) -> _FillLock:
+    with _FILL_LOCKS_GUARD:
+        lock = _FILL_LOCKS.get(showtime_id)
+        if lock is None:
+            lock = _FILL_LOCKS[showtime_id] = _FillLock()
+        return lock
 
 
 def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
@@ -118,7 +138,8 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
     unknown showtime (never cached).
     """
     redis_client = client or get_redis()
-    stripe = _STRIPES[showtime_id % len(_STRIPES)]
+    holder = _fill_lock(showtime_id)  # kept alive by this frame while it is in use
+    stripe = holder.lock
     queued = stripe.acquire(timeout=FILL_WAIT_S)  # bounded: past it, this request reads for itself
     try:
         pipe = redis_client.pipeline(transaction=False)
@@ -152,17 +173,38 @@ def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bo
 
 
 def invalidate(showtime_ids: set[int], client: redis.Redis | None = None) -> None:
-    """Announce that these showtimes' facts changed (ALL: some showtime). Logs and carries on if Redis
-    is down: the cache then expires after SEAT_CACHE_TTL_S."""
+    """Announce that these showtimes' facts changed (ALL: some showtime). When Redis refuses (down, or a
+    full pool under a sell-out), a background retry bumps them again over the next few seconds, so a sold
+    seat is not shown as free until SEAT_CACHE_TTL_S (the database still refuses to sell it twice)."""
+    redis_client = client or get_redis()
+    keys = [global_gen_key() if showtime_id == ALL else gen_key(showtime_id) for showtime_id in sorted(showtime_ids)]
     try:
-        pipe = (client or get_redis()).pipeline(transaction=False)
-        for showtime_id in sorted(showtime_ids):
-            key = global_gen_key() if showtime_id == ALL else gen_key(showtime_id)
-            pipe.incr(key)
-            pipe.expire(key, 7 * 86400)  # far longer than a fill takes; stale counters go away
-        pipe.execute()
+        _bump(redis_client, keys)
     except redis.RedisError as exc:
-        log.warning("seat cache invalidation failed for showtimes %s: %s", sorted(showtime_ids), exc)
+        log.warning("seat cache invalidation failed for showtimes %s (%s); retrying", sorted(showtime_ids), exc)
+        threading.Thread(target=_bump_later, args=(redis_client, keys), name="seat-facts-bump", daemon=True).start()
+
+
+def _bump(client: redis.Redis, keys: list[str]) -> None:
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, 7 * 86400)  # far longer than a fill takes; stale counters go away
+    pipe.execute()
+
+
+BUMP_RETRIES_S = (0.2, 0.5, 1.0, 2.0, 4.0)
+
+
+def _bump_later(client: redis.Redis, keys: list[str]) -> None:
+    for delay in BUMP_RETRIES_S:
+        time.sleep(delay)
+        try:
+            _bump(client, keys)
+            return
+        except redis.RedisError:
+            continue
+    log.warning("seat cache invalidation of %s given up; the copies expire after SEAT_CACHE_TTL_S", keys)
 
 
 # ---- noticing changes -----------------------------------------------------------------------------
