@@ -264,6 +264,10 @@ class Config:
         # Counts failed logins only, so an attacker cannot lock a user out with one correct guess left.
         self.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = _rate("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", "10/15 minutes")
         self.RATE_LIMIT_AUTH_PER_IP = _rate("RATE_LIMIT_AUTH_PER_IP", "30/minute")
+        # The waiting room's queue routes (join, look, leave): per address (a campus or an office shares
+        # one) and per account (a page polls every few seconds when its socket is down).
+        self.RATE_LIMIT_QUEUE_PER_IP = _rate("RATE_LIMIT_QUEUE_PER_IP", "600/minute")
+        self.RATE_LIMIT_QUEUE_PER_ACCOUNT = _rate("RATE_LIMIT_QUEUE_PER_ACCOUNT", "30/minute;300/hour")
         # Flask-Limiter; its storage is the app's Redis (memory in the embedded default), set in init_auth.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STRATEGY = "moving-window"

@@ -73,6 +73,11 @@ WEBHOOKS_RECEIVED = Counter(
     "cineverse_payment_webhooks_received", "Payment webhooks received, by outcome (accepted, duplicate, or "
     "the error code of a refusal).", ["outcome"],
 )
+QUEUE_ADMISSIONS = Counter("cineverse_queue_admissions", "Buyers admitted from a waiting room to the sale.")
+QUEUE_WAIT = Histogram(
+    "cineverse_queue_wait_seconds", "Time from joining a waiting room to being admitted.",
+    buckets=(1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0),
+)
 CELERY_TASKS_STARTED = Counter("cineverse_celery_tasks_started", "Celery tasks started, by task name.", ["task"])
 CELERY_TASKS_FINISHED = Counter(
     "cineverse_celery_tasks_finished", "Celery task runs finished, by task name and state "

@@ -69,9 +69,9 @@ def register_blueprints(app: Flask) -> None:
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
 
-    from app.api import admin, users, waitlist  # accounts and staff routes (issue 4), waiting lists
+    from app.api import admin, users, waiting_room, waitlist  # accounts and staff (issue 4), waiting lists, rooms
 
-    for module in (users, admin, waitlist):
+    for module in (users, admin, waitlist, waiting_room):
         api.register_blueprint(module.blp)
     from app.api.docs import assets_bp
 

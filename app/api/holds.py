@@ -16,6 +16,8 @@ from app.hotpath.revocation_step import revocation_checked_in_step
 from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
 from app.services import accounts_admin
 from app.services.seats import holds
+from app.services.waiting_room import room
+from app.services.waiting_room.passes import QUEUE_PASS_HEADER
 
 blp = Blueprint("holds", __name__, url_prefix="/api", description="Seat holds (Redis locks with a TTL)")
 
@@ -25,7 +27,9 @@ _SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 def _errors(*statuses: int):  # type: ignore[no-untyped-def]
     descriptions = {
         401: "unauthorized: no or bad bearer token",
-        403: "not_holder: a seat is held by someone else (details.seat_ids)",
+        403: "not_holder: a seat is held by someone else (details.seat_ids); sales_not_open (details.opens_at); "
+             "queue_pass_required: the showtime's waiting room is on and X-Queue-Pass is missing, not yours, "
+             "expired or used (details.reason)",
         404: "showtime_not_found",
         409: "seat_taken (details.seat_ids), seat_limit_exceeded (this showtime), hold_limit_exceeded (all "
              "showtimes), hold_deadline_reached (details.seat_ids, details.retry_at: held as long as one may), "
@@ -67,10 +71,11 @@ UNLOCK_RULE = "/showtimes/<int:showtime_id>/redis-unlock-seats"
 @blp.doc(security=_SECURITY)
 @_seat_ids_body
 @blp.response(200, HoldsSchema)
-@_errors(401, 404, 409, 422, 503)
+@_errors(401, 403, 404, 409, 422, 503)
 def lock_seats(body: dict[str, Any], showtime_id: int) -> Response:
     """Hold the named seats for the caller, all or none, for SEAT_LOCK_TTL_MS."""
-    return jsonify(hold_seats(showtime_id, get_jwt_identity(), body["seat_ids"]))
+    return jsonify(hold_seats(showtime_id, get_jwt_identity(), body["seat_ids"],
+                              queue_pass=request.headers.get(QUEUE_PASS_HEADER)))
 
 
 @blp.route(UNLOCK_RULE, methods=["POST"])
@@ -93,6 +98,7 @@ def unlock_seats(body: dict[str, Any], showtime_id: int) -> Response:
 @_errors(401, 403, 404, 409, 422, 503)
 def extend_locks(body: dict[str, Any], showtime_id: int) -> dict[str, Any]:
     """Renew the caller's holds on the named seats to a full TTL from now."""
+    room.require_pass(showtime_id, get_jwt_identity(), request.headers.get(QUEUE_PASS_HEADER))
     return hold_body(holds.extend(showtime_id, get_jwt_identity(), body["seat_ids"], limit_renewals=True))
 
 

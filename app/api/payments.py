@@ -31,6 +31,7 @@ from app.schemas.payments import (
 from app.services import accounts_admin, bookings, orders, paging, tasks, tickets, webhooks
 from app.services.payment_gateways import gateway_status
 from app.services.uow import transaction
+from app.services.waiting_room.passes import QUEUE_PASS_HEADER
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Orders, payments, bookings and tickets")
 
@@ -84,6 +85,8 @@ def validate_locks(args: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(409, schema=ErrorBody,
                   description="hold_expired, seat_taken, showtime_started, promo_exhausted, promo_already_used, "
                               "promo_changed (edited while the order was being made)")
+@blp.alt_response(403, schema=ErrorBody,
+                  description="queue_pass_required (the showtime's waiting room: send X-Queue-Pass), sales_not_open")
 @blp.alt_response(422, schema=ErrorBody,
                   description="validation_error, promo_invalid, promo_expired, promo_min_amount")
 @blp.alt_response(503, schema=ErrorBody, description="redis_unavailable, gateway_unavailable")
@@ -92,7 +95,8 @@ def create_order(args: dict[str, Any]) -> Order:
     less the discount of an optional `promo_code` (never below 100 paise)."""
     with transaction():
         order = orders.create_order(current_user_id(), args["showtime_id"], args["seat_ids"],
-                                    promo_code=args.get("promo_code"))
+                                    promo_code=args.get("promo_code"),
+                                    queue_pass=request.headers.get(QUEUE_PASS_HEADER))
     return order
 
 

@@ -55,12 +55,14 @@ def dump_released(body: dict[str, Any]) -> dict[str, Any]:
             "released": [str(s) for s in body["released"]]}
 
 
-def hold_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
+def hold_seats(showtime_id: int, user_id: str, seat_ids: list[str], payload: dict[str, Any] | None = None,
+               queue_pass: str | None = None) -> dict[str, Any]:
     """The lock route's work and answer body, shared with app/hotpath/lane.py (`payload`: the token
-    decoded there; None inside the view, whose decorators left it pending)."""
+    decoded there; None inside the view, whose decorators left it pending; `queue_pass`: the X-Queue-Pass
+    header, checked in the lock script while the showtime's waiting room is enabled)."""
     try:
-        result = with_revocation_guard(lambda guard: holds.lock(showtime_id, user_id, seat_ids, guard=guard), payload)
+        result = with_revocation_guard(
+            lambda guard: holds.lock(showtime_id, user_id, seat_ids, guard=guard, queue_pass=queue_pass), payload)
     except AppError as exc:
         metrics.SEAT_LOCKS_REFUSED.labels(exc.code).inc()
         raise

@@ -11,6 +11,7 @@ call, and passes every other request, untouched, to the app:
     Authorization: Bearer <an access token this app's JWT manager verifies>
     Content-Type: application/json
     {"seat_ids": [1..MAX_SEATS_PER_BOOKING seat labels]}         (nothing else, no query string)
+    X-Queue-Pass: <a waiting room pass>                           (optional; the lock script checks it)
 
 It answers the seat map the same way (issue 12: the page everybody opens first when a sale opens):
 
@@ -71,7 +72,6 @@ _STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\Z")
 MAX_BODY = 2048
 _ROUTES = {"lock": "/api" + LOCK_RULE, "unlock": "/api" + UNLOCK_RULE}
-_WORK: dict[str, Callable[..., dict[str, Any]]] = {"lock": hold_seats, "unlock": release_seats}
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -168,7 +168,11 @@ class HoldLane:
         if seats is None:
             return None
         try:
-            answer = _WORK[action](showtime_id, claims[jwt_config.identity_claim_key], seats["seat_ids"], claims)
+            user = claims[jwt_config.identity_claim_key]
+            if action == "lock":
+                answer = hold_seats(showtime_id, user, seats["seat_ids"], claims, environ.get("HTTP_X_QUEUE_PASS"))
+            else:
+                answer = release_seats(showtime_id, user, seats["seat_ids"], claims)
             return f"{self.app.json.dumps(answer, **self._json_layout())}\n".encode()
         except Exception as exc:  # noqa: BLE001 - answered as the app's error handlers answer it
             return exception_response(exc)

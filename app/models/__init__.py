@@ -6,10 +6,12 @@ from app.models.catalogue import Movie, Screen, Showtime, ShowtimeStatus, Theatr
 from app.models.payment import Payment, PaymentState, Refund, RefundState, WebhookEvent
 from app.models.promo import PromoCode, PromoKind
 from app.models.seating import SeatState, ShowtimeSeat
+from app.models.waiting_room import WaitingRoom
 from app.models.waitlist import WaitlistEntry
 
 __all__ = [
     "AuditLog", "Booking", "BookingState", "Movie", "Order", "OrderState", "Payment", "PaymentState",
     "PromoCode", "PromoKind", "Refund", "RefundState", "RevokedToken", "Role", "Screen", "SeatState",
-    "Showtime", "ShowtimeSeat", "ShowtimeStatus", "Theatre", "User", "WaitlistEntry", "WebhookEvent",
+    "Showtime", "ShowtimeSeat", "ShowtimeStatus", "Theatre", "User", "WaitingRoom", "WaitlistEntry",
+    "WebhookEvent",
 ]

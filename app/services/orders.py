@@ -39,6 +39,7 @@ from app.services.catalogue import sellable_showtime
 from app.services.payment_gateways import get_gateway
 from app.services.seats import expiry, holds, rules
 from app.services.uow import after_commit, transaction
+from app.services.waiting_room import room
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def validate_locks(user_id: int, showtime_id: int, seat_ids: list[str]) -> dict[
             "expires_at": expiry if not missing else None}
 
 
-def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code: str | None = None) -> Order:
+def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code: str | None = None,
+                 queue_pass: str | None = None) -> Order:
     """Create an order for seats the caller holds; the amount comes from the seat prices, less the
     discount of promo_code (whose redemption counts from here, see app.services.promos).
 
@@ -79,11 +81,12 @@ def create_order(user_id: int, showtime_id: int, seat_ids: list[str], promo_code
     code) is returned again instead of creating a second one; one with another code is expired, giving
     its redemption back. Raises NotFound, ValidationError (`promo_invalid`, `promo_expired`,
     `promo_min_amount`...), Conflict (`hold_expired`, `seat_taken`, `showtime_started`,
-    `promo_exhausted`, `promo_already_used`...), PaymentError / ServiceUnavailable from the gateway,
-    and 503 when Redis is down.
+    `promo_exhausted`, `promo_already_used`...), Forbidden `queue_pass_required` / `sales_not_open` (the
+    showtime's waiting room), PaymentError / ServiceUnavailable from the gateway, and 503 when Redis is down.
     """
     labels = sorted(holds.normalize_labels(seat_ids))
     sellable_showtime(showtime_id)
+    room.require_pass(showtime_id, user_id, queue_pass)
     seats = _seats(showtime_id, labels)
     sold = [s.label for s in seats if not rules.seat_sellable(s.state)]
     if sold:
@@ -257,6 +260,8 @@ def confirm_payment(gateway_order_id: str, gateway_payment_id: str, amount: int 
     log.info("booking %s made order=%s showtime=%s seats=%s", booking.reference, order.public_id,
              order.showtime_id, ",".join(order.seat_labels))
     after_commit(_announce_booking(order.showtime_id, order.user_id, list(order.seat_labels), booking.id))
+    showtime_id, buyer = order.showtime_id, order.user_id
+    after_commit(lambda: room.bought(showtime_id, buyer))  # the buyer's place in a waiting room goes to the next
     return Confirmation(order, booking)
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 
 from app.errors import NotFound
 from app.extensions import db, get_redis
-from app.models import Screen, SeatState, Showtime, ShowtimeSeat
+from app.models import Screen, SeatState, Showtime, ShowtimeSeat, WaitingRoom
 from app.models._types import UTCDateTime
 from app.services.seats import scripts
 from app.services.seats.keys import gen_key, global_gen_key, hash_key
@@ -53,9 +53,12 @@ _TAKEN_STATES = {SeatState.BOOKED.value, SeatState.BLOCKED.value}
 
 
 _SHOWTIME_SQL = sa.text(
-    "SELECT s.status, s.starts_at, sc.layout FROM showtimes s JOIN screens sc ON sc.id = s.screen_id "
+    "SELECT s.status, s.starts_at, sc.layout, wr.enabled, wr.active_limit, wr.sales_open_at, wr.pass_ttl_s "
+    "FROM showtimes s JOIN screens sc ON sc.id = s.screen_id LEFT JOIN waiting_rooms wr ON wr.showtime_id = s.id "
     "WHERE s.id = :showtime_id"
-).columns(sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("layout", sa.JSON))
+).columns(sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("layout", sa.JSON),
+          sa.column("enabled", sa.Boolean), sa.column("active_limit", sa.Integer),
+          sa.column("sales_open_at", UTCDateTime()), sa.column("pass_ttl_s", sa.Integer))
 _SEATS_SQL = sa.text(
     "SELECT label, row, number, section, price, accessible, companion, state FROM showtime_seats "
     "WHERE showtime_id = :showtime_id ORDER BY row, number"
@@ -73,6 +76,7 @@ class ShowtimeRows:
     starts_at: Any
     layout: dict[str, Any]
     seats: list[Any]  # (label, row, number, section, price, accessible, companion, state), in map order
+    room: str = ""  # its waiting_rooms row as the scripts read it (room_facts), "" for none
 
     @property
     def static_digest(self) -> str:
@@ -100,7 +104,16 @@ def read_showtime(showtime_id: int) -> ShowtimeRows:
     if head is None:
         raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
     seats = list(db.session.execute(_SEATS_SQL, {"showtime_id": showtime_id}).all())
-    return ShowtimeRows(showtime_id, head[0], head[1], head[2], seats)
+    return ShowtimeRows(showtime_id, head[0], head[1], head[2], seats, room_facts(*head[3:7]))
+
+
+def room_facts(enabled: bool | None, active_limit: int | None, sales_open_at: Any, pass_ttl_s: int | None) -> str:
+    """A waiting_rooms row as the seat facts' `#room` ("enabled,active limit,opens at ms,pass ttl ms", the
+    shape scripts._LUA_ROOM_GATE parses); "" when the showtime has none."""
+    if enabled is None:
+        return ""
+    opens = int(sales_open_at.timestamp() * 1000) if sales_open_at is not None else 0
+    return f"{int(bool(enabled))},{int(active_limit or 1)},{opens},{int(pass_ttl_s or 60) * 1000}"
 
 
 # One fill at a time per showtime in this process: when a sale changes the facts, every request that
@@ -158,7 +171,7 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
 
 def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bool:
     rows = read_showtime(showtime_id)
-    fields: list[Any] = ["#status", rows.status, "#starts", int(rows.starts_at.timestamp() * 1000)]
+    fields: list[Any] = ["#status", rows.status, "#starts", int(rows.starts_at.timestamp() * 1000), "#room", rows.room]
     taken = {}
     for seat in rows.seats:
         label, state = seat[0], seat[7]
@@ -232,6 +245,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Showtime) and obj.id is not None:
             _changed(session).add(obj.id)
+        elif isinstance(obj, WaitingRoom):
+            _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
         elif isinstance(obj, ShowtimeSeat):
             _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
         elif isinstance(obj, Screen) and obj not in session.new:
@@ -242,7 +257,10 @@ def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     mapper = state.bind_mapper
-    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat, Screen):
+    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat, Screen, WaitingRoom):
+        return
+    if mapper.class_ is WaitingRoom:  # written through the ORM (waiting_room.configure); a bulk write: all
+        _changed(state.session).add(ALL)
         return
     if mapper.class_ is Screen:
         if not state.is_insert:

@@ -47,12 +47,14 @@ from app.services.seats.keys import (
     hold_key,
     index_key,
     renewals_key,
+    room_key,
     showtime_prefix,
     user_holds_key,
     user_key,
     version_key,
 )
 from app.services.seats.scripts import EVENT_TYPES
+from app.services.waiting_room import passes, room
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def _lifetime_args() -> list[int]:
 # ---- the service --------------------------------------------------------------------------------
 
 def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_ms: int | None = None,
-         guard: Sequence[str] = (), client: redis.Redis | None = None) -> HoldResult:
+         guard: Sequence[str] = (), queue_pass: str | None = None, client: redis.Redis | None = None) -> HoldResult:
     """Hold every named seat for user_id, or none of them; re-locking one's own seat renews it, up to
     the seat's deadline (HOLD_MAX_LIFETIME_S after the user first locked it; see the module docstring).
 
@@ -161,7 +163,9 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     `seat_taken` (booked, blocked or held by someone else: details.seat_ids), Conflict
     `hold_deadline_reached` (details.seat_ids, details.retry_at), Conflict `seat_limit_exceeded` (this
     showtime) and `hold_limit_exceeded` (all showtimes, HOLD_MAX_SEATS_PER_USER), Conflict for a
-    cancelled or started showtime, and redis errors (503 `redis_unavailable`: a lock never fails open).
+    cancelled or started showtime, Forbidden `sales_not_open` / `queue_pass_required` (the showtime's
+    waiting room: `queue_pass` is the X-Queue-Pass header), and redis errors (503 `redis_unavailable`: a
+    lock never fails open).
     """
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
@@ -174,9 +178,10 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     total = int(config["HOLD_MAX_SEATS_PER_USER"])
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id), index_key(), version_key(showtime_id),
             facts.hash_key(showtime_id), facts.gen_key(showtime_id), facts.global_gen_key(),
-            deadline_key(showtime_id, uid), user_holds_key(uid)]
+            deadline_key(showtime_id, uid), user_holds_key(uid), room_key(showtime_id, "active")]
     keys += [hold_key(showtime_id, s) for s in labels]
-    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *_lifetime_args(), total, *labels]
+    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *_lifetime_args(), total,
+                       passes.pass_expiry(queue_pass, showtime_id, uid), *labels]
     # The seat facts (exist, sellable, showtime scheduled and not started) are checked in the same
     # script against seatcache's copy of the database; a missing or outdated copy is reloaded first.
     result = scripts.run_guarded("lock", keys, args, guard, client)
@@ -185,11 +190,14 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
             result = scripts.run_guarded("lock", keys, args, guard, client)
         if result[0] == -2:  # the seats changed while we read them: ask the database this once
             states = _load_seats(showtime_id, labels, for_lock=True)
+            room.check_in_database(showtime_id, uid, queue_pass, client)
             unsellable = [s for s in labels if not rules.seat_sellable(states[s])]
             if unsellable:
                 raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
             args[5] = "0"
             result = scripts.run_guarded("lock", keys, args, guard, client)
+    if (refusal := room.refusal(showtime_id, uid, queue_pass, result)) is not None:
+        raise refusal
     if result[0] == -3:
         unknown = list(result[1])
         raise ValidationError(f"Unknown seats for showtime {showtime_id}: {', '.join(unknown)}.",

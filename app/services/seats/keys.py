@@ -14,6 +14,15 @@ Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showt
                       the seat map `#taken` (booked and blocked seats, JSON) and `#static` (its template's digest)
   P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
   P:seats-gen         INCR counter: bumped after a commit that changed seats we could not attribute
+
+The waiting room (app.services.waiting_room); its settings are the seat facts' `#room`:
+  P:{st:N}:room:queue  sorted set: waiting user ids by place (before the opening a random number below
+                       2^48, so the pre-queue is shuffled; after it 2^48 + arrival number: first come)
+  P:{st:N}:room:active sorted set: admitted user ids, scored by their pass's expiry (ms)
+  P:{st:N}:room:joined hash: user id -> when they joined (ms), for the wait-time histogram
+  P:{st:N}:room:seq    INCR counter: arrival numbers after the opening
+  P:{st:N}:room:recent sorted set: the last five minutes' admissions, for the estimated wait
+  P:room-index         sorted set: showtime id scored by when its room next needs an admission run
 """
 
 from __future__ import annotations
@@ -76,3 +85,14 @@ def gen_key(showtime_id: int) -> str:
 
 def global_gen_key() -> str:
     return f"{_prefix()}:seats-gen"
+
+
+def room_key(showtime_id: int, part: str) -> str:
+    """A waiting room key: part is queue, active, joined, seq or recent (see the module docstring)."""
+    if part not in ("queue", "active", "joined", "seq", "recent"):
+        raise ValueError(f"no waiting room key {part!r}")
+    return f"{showtime_prefix(showtime_id)}room:{part}"
+
+
+def room_index_key() -> str:
+    return f"{_prefix()}:room-index"

@@ -30,6 +30,26 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
+# A showtime's on-sale gate (app.services.waiting_room), from the seat facts' `#room` copy of its
+# waiting_rooms row ("enabled,active limit,opens at ms,pass ttl ms"; empty: no room, the sale is open):
+# {-12, opens at} before the opening; with the room enabled, {-11} unless the user's admission (their
+# score in the active set) is the unexpired one their pass names; nil when the caller may go on.
+_LUA_ROOM_GATE = """
+local function room_refusal(room, active_key, uid, pass_exp, now)
+  local enabled, _, opens = string.match(room or '', '^(%d),(%d+),(%d+),(%d+)$')
+  if not enabled then return nil end
+  if tonumber(opens) > now then return {-12, tonumber(opens)} end
+  if enabled == '1' then
+    local score = redis.call('ZSCORE', active_key, uid)
+    if pass_exp == '' or not score or tonumber(score) ~= tonumber(pass_exp) or tonumber(pass_exp) <= now then
+      return {-11}
+    end
+  end
+  return nil
+end
+"""
+ROOM_PASS_REQUIRED, ROOM_NOT_OPEN = -11, -12
+
 # Builds and publishes one versioned event. Labels are checked against SEAT_LABEL before they reach a
 # script, so joining them into JSON needs no escaping.
 _LUA_PUBLISH = """
@@ -48,23 +68,27 @@ end
 """
 
 # KEYS: user zset, expiry zset, hold index, version, seats hash, showtime seats-gen, global seats-gen,
-#       deadline zset, user-holds zset (all showtimes), seat keys...
+#       deadline zset, user-holds zset (all showtimes), waiting room's active zset, seat keys...
 # ARGV: user, ttl_ms, max seats, showtime id, channel, check the seat facts ("1"/"0"), lifetime ms,
-#       cooldown ms, max seats across showtimes, labels...
+#       cooldown ms, max seats across showtimes, the queue pass's expiry ('' for none), labels...
 # With the check, the seat facts come from the seat facts' hash (facts.py): {-2, gen} when it is missing
-# or out of date (the caller reloads it), else the database's refusals in the database's order:
+# or out of date (the caller reloads it), then the on-sale gate (_LUA_ROOM_GATE: {-12, opens}, {-11}),
+# then the database's refusals in the database's order:
 # {-3, unknown seats}, {-4} cancelled, {-5} started, {-6, booked or blocked seats}. Then {0, taken},
 # {-9, seats past their deadline, when they may be held again (ms)}, {-1, held here}, {-10, held in all}.
-_LUA_LOCK = _LUA_PUBLISH + _LUA_GEN + """
+# Without the check the caller has checked all of that in the database.
+_LUA_LOCK = _LUA_PUBLISH + _LUA_GEN + _LUA_ROOM_GATE + """
 local uid, ttl, max_seats, sid, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local lifetime, cooldown, max_total = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local K, A = 9, 9  -- seat keys and labels start after these
+local K, A = 10, 10  -- seat keys and labels start after these
 local n = #KEYS - K
 local now = now_ms()
 if ARGV[6] == '1' then
   local gen = seat_gen(KEYS[7], KEYS[6])
-  local meta = redis.call('HMGET', KEYS[5], '#gen', '#status', '#starts')
+  local meta = redis.call('HMGET', KEYS[5], '#gen', '#status', '#starts', '#room')
   if meta[1] ~= gen then return {-2, gen} end
+  local refusal = room_refusal(meta[4], KEYS[10], uid, ARGV[10], now)
+  if refusal then return refusal end
   local unknown, unsellable = {}, {}
   for i = 1, n do
     local state = redis.call('HGET', KEYS[5], ARGV[A + i])
@@ -331,6 +355,12 @@ _SOURCES = {"lock": _LUA_LOCK, "seat_fill": _LUA_FILL, "release": _LUA_RELEASE, 
 _scripts: dict[str, Script] = {}
 
 EVENT_TYPES = ("seat_locked", "seat_released", "seat_booked", "seat_update")
+
+
+def register(name: str, source: str) -> None:
+    """Add a script of another room of the seat domain (app.services.waiting_room) to run()."""
+    if _SOURCES.setdefault(name, source) != source:
+        raise ValueError(f"script {name!r} is already registered")
 
 
 def _script(name: str, client: redis.Redis) -> Script:
