@@ -98,14 +98,40 @@ CELERY_TASK_RUNTIME = Histogram(
 
 
 def exposition() -> bytes:
-    """Every metric in the text format: merged from every process's files in multiprocess mode."""
+    """Every metric in the text format: merged from every process's files in multiprocess mode, and the
+    waiting rooms' gauges read from Redis at the scrape (the queue is Redis's, not a process's)."""
+    live = CollectorRegistry()
+    live.register(_QueueCollector())
     if MULTIPROCESS:
         # A registry per scrape, as prometheus_client's docs ask: the process's own metrics must not
         # be collected a second time beside the files.
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+        return generate_latest(registry) + generate_latest(live)
+    return generate_latest(REGISTRY) + generate_latest(live)
+
+
+class _QueueCollector:
+    """cineverse_queue_waiting / cineverse_queue_admitted by showtime: the rooms in use (the room index)."""
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+        from redis import RedisError
+
+        from app.services.waiting_room.room import occupancy_of_rooms
+
+        waiting = GaugeMetricFamily("cineverse_queue_waiting", "Buyers waiting in a showtime's waiting room now.",
+                                    labels=["showtime_id"])
+        admitted = GaugeMetricFamily("cineverse_queue_admitted", "Buyers holding an unexpired queue pass now.",
+                                     labels=["showtime_id"])
+        try:
+            for showtime_id, in_queue, active in occupancy_of_rooms():
+                waiting.add_metric([str(showtime_id)], in_queue)
+                admitted.add_metric([str(showtime_id)], active)
+        except RedisError:
+            pass  # the scrape still answers; the gauges are missing until Redis is back
+        yield waiting
+        yield admitted
 
 
 # ---- HTTP ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers import accounts, holds, otp, payments, tickets, waitlist  # noqa: F401  (registers the tasks)
+from workers import accounts, holds, otp, payments, tickets, waiting_room, waitlist  # noqa: F401  (registers the tasks)
 from workers.schedule import BEAT_SCHEDULE
 
 

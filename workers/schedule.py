@@ -10,6 +10,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Lapsed seat holds are released within a few seconds; each run is short and locked against overlap.
     tasks.EXPIRE_HOLDS: {"task": tasks.EXPIRE_HOLDS, "schedule": 2.0,
                                    "options": {"expires": 10}},
+    # Waiting rooms admit the next in line within a second of a pass expiring or a sale opening.
+    tasks.ADMIT_QUEUES: {"task": tasks.ADMIT_QUEUES, "schedule": 1.0, "options": {"expires": 5}},
     # Unpaid orders past their window expire; stuck webhooks and refunds are retried.
     tasks.EXPIRE_ORDERS: {"task": tasks.EXPIRE_ORDERS, "schedule": 30.0,
                                        "options": {"expires": 60}},

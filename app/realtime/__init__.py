@@ -71,8 +71,12 @@ class TooManySockets(TooManyRequests):
 
 def init_app(app: Flask) -> None:
     """Register the WebSocket route and this process's (not yet started) hub."""
+    from app.realtime.queue_ws import QueueWatch, queue_ws
+
     app.extensions["realtime_hub"] = Hub(app)
+    app.extensions["queue_watch"] = QueueWatch(app)
     app.register_blueprint(bp)
+    app.add_url_rule("/api/showtimes/<int:showtime_id>/queue/ws", "queue_ws", queue_ws, websocket=True)
 
 
 def _offered_token() -> str | None:

@@ -11,6 +11,7 @@ full it is switched to a fresh snapshot instead of an ever-growing backlog.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -280,8 +281,19 @@ class Hub:
             log.info("seat events subscribed (#%s); re-syncing %s clients", self.subscriptions, len(stale))
         for c in stale:  # they may have missed events while nobody listened
             c.request_resync()
+        watch = self.app.extensions.get("queue_watch")
+        if watch is not None:
+            watch.moved_all()
 
     def _dispatch(self, raw: str) -> None:
+        if raw.startswith('{"type":"queue_'):  # the waiting rooms' events (app/realtime/queue_ws.py)
+            watch = self.app.extensions.get("queue_watch")
+            if watch is not None:
+                try:
+                    watch.on_event(json.loads(raw))
+                except ValueError:
+                    pass
+            return
         parsed = events.parse_event(raw)
         if parsed is None:
             return

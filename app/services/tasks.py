@@ -16,6 +16,7 @@ NOTIFY_WAITLIST = "workers.waitlist.notify_waitlist"
 SWEEP_WAITLISTS = "workers.waitlist.sweep_waitlists"
 SEND_OTP_EMAIL = "workers.otp.send_otp_email"
 PURGE_REVOKED_TOKENS = "workers.accounts.purge_revoked_tokens"
+ADMIT_QUEUES = "workers.waiting_room.admit_queues"
 
 
 def enqueue(task_name: str, *args: object) -> None:

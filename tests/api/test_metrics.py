@@ -299,3 +299,24 @@ def test_metrics_settings_are_read(monkeypatch, tmp_path):
     config = Config()
     assert config.METRICS_TOKEN is None and config.METRICS_ENABLED is True
 
+
+
+def test_waiting_rooms_show_their_queue_admissions_and_waits(client, ctx):
+    from app.models import Role
+
+    showtime = make_showtime()
+    staff = auth_headers(make_user(role=Role.ADMIN))
+    assert client.put(f"/api/admin/showtimes/{showtime.id}/waiting-room", headers=staff, json={
+        "enabled": True, "active_limit": 1, "sales_open_at": None, "pass_ttl_s": 600}).status_code == 200
+    buyers = [auth_headers(make_user()) for _ in range(3)]
+    before = scrape(client)
+    for headers in buyers:
+        assert client.post(f"/api/showtimes/{showtime.id}/queue", headers=headers).status_code in (200, 202)
+    during = scrape(client)
+    assert value(during, "cineverse_queue_waiting", showtime_id=str(showtime.id)) == 2
+    assert value(during, "cineverse_queue_admitted", showtime_id=str(showtime.id)) == 1
+    assert client.delete(f"/api/showtimes/{showtime.id}/queue", headers=buyers[0]).status_code == 204
+    after = scrape(client)
+    assert value(after, "cineverse_queue_waiting", showtime_id=str(showtime.id)) == 1
+    assert delta(before, after, "cineverse_queue_admissions_total") == 2
+    assert delta(before, after, "cineverse_queue_wait_seconds_count") == 2

@@ -77,6 +77,19 @@ def occupancy(showtime_id: int) -> dict[str, int | None]:
         return {"waiting": None, "active": None}
 
 
+def occupancy_of_rooms(limit: int = 200) -> list[tuple[int, int, int]]:
+    """(showtime id, waiting, active) of every room in use (the room index), for the metrics."""
+    client = get_redis()
+    showtime_ids = [int(s) for s in client.zrange(room_index_key(), 0, limit - 1)]
+    pipe = client.pipeline(transaction=False)
+    now = int(utcnow().timestamp() * 1000)
+    for showtime_id in showtime_ids:
+        pipe.zcard(room_key(showtime_id, "queue"))
+        pipe.zcount(room_key(showtime_id, "active"), now + 1, "+inf")
+    counts = pipe.execute() if showtime_ids else []
+    return [(sid, int(counts[2 * i]), int(counts[2 * i + 1])) for i, sid in enumerate(showtime_ids)]
+
+
 def configure(actor: User, showtime_id: int, data: dict[str, Any]) -> WaitingRoom:
     """Set up the room (every field of DEFAULTS given); audited. Raises NotFound, Conflict
     `showtime_cancelled`, ValidationError `sales_open_after_start`."""

@@ -1,0 +1,279 @@
+"""The waiting room's socket: `WS /api/showtimes/<id>/queue/ws`, signed in (the seat socket's `bearer.`
+subprotocol with `cineverse.v1`), for a buyer who joined the queue (POST .../queue) first.
+
+Server to client only:
+  {"type": "queue_position", "state": "waiting", "position": N, "estimated_wait_s": S}   (or "pre_queue"
+      with "opens_at"), when it changes, at most about once a second;
+  {"type": "admitted", "pass": "...", "pass_expires_at": "..."}, as soon as the buyer is admitted; then the
+      socket closes (1000).
+Refusals as on the seat socket: before the upgrade as JSON (400, 429), after it as an error message and a
+1008 close (a refused token, an unknown showtime, `not_in_queue`, `waiting_room_off`).
+
+Cost per socket: nothing per second of its own. Each web process keeps one watcher thread per showtime
+with waiting sockets; once a second, when the queue moved (an admission or a leave, from the seat events
+channel), it reads every local waiter's position in one pipelined round trip and wakes those whose
+position changed. An admission wakes its buyer's socket at once (the `queue_admitted` event).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import threading
+import time
+from typing import Any
+
+import redis
+from flask import Flask, current_app, request
+from flask_jwt_extended.exceptions import JWTExtendedException, NoAuthorizationError
+from jwt import PyJWTError
+from simple_websocket import ConnectionClosed
+from simple_websocket import ConnectionError as HandshakeFailed
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+from app import metrics
+from app.errors import AppError, NotFound
+from app.extensions import db, remote_address
+from app.realtime import ipslots
+from app.realtime.hub import Client, get_hub
+from app.realtime.server import POLICY_VIOLATION, SeatServer, SendTimeout, UpgradedResponse
+from app.services.seats.keys import hash_key, room_key
+from app.services.waiting_room import room
+
+log = logging.getLogger(__name__)
+
+NORMAL_CLOSE = 1000
+UPDATE_EVERY_S = 1.0  # positions are re-read at most this often (and only when the queue moved)
+REREAD_EVERY_S = 15.0  # and at least this often (a pub/sub message lost while Redis blinked)
+
+
+class Waiter:
+    """One socket of one buyer in one showtime's queue."""
+
+    def __init__(self, showtime_id: int, user_id: str) -> None:
+        self.showtime_id = showtime_id
+        self.user_id = user_id
+        self.wake = threading.Event()
+        self.admitted = False
+        self.position: int | None = None
+
+
+class QueueWatch:
+    """This process's waiting sockets by showtime, and one watcher thread per showtime with any."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._waiters: dict[int, set[Waiter]] = {}
+        self._moved: dict[int, bool] = {}
+        self.estimates: dict[int, tuple[int, int, int, int, int]] = {}  # recent, window ms, limit, ttl, opens
+
+    def add(self, waiter: Waiter) -> None:
+        with self._lock:
+            group = self._waiters.setdefault(waiter.showtime_id, set())
+            start = not group
+            group.add(waiter)
+        if start:
+            threading.Thread(target=self._watch, args=(waiter.showtime_id,), name="queue-watch", daemon=True).start()
+
+    def remove(self, waiter: Waiter) -> None:
+        with self._lock:
+            group = self._waiters.get(waiter.showtime_id)
+            if group is not None:
+                group.discard(waiter)
+                if not group:
+                    del self._waiters[waiter.showtime_id]
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """A queue event from the seat events channel (the hub's subscriber calls this)."""
+        try:
+            showtime_id = int(event["showtime_id"])
+        except (KeyError, TypeError, ValueError):
+            return
+        with self._lock:
+            group = list(self._waiters.get(showtime_id, ()))
+            self._moved[showtime_id] = True
+        if event.get("type") == "queue_admitted":
+            admitted = {str(u) for u in event.get("user_ids", ())}
+            for waiter in group:
+                if waiter.user_id in admitted:
+                    waiter.admitted = True
+                    waiter.wake.set()
+
+    def moved_all(self) -> None:
+        """The subscriber (re)subscribed: events may have been missed; every room re-reads."""
+        with self._lock:
+            for showtime_id in self._waiters:
+                self._moved[showtime_id] = True
+
+    def _watch(self, showtime_id: int) -> None:
+        last_read = 0.0
+        while True:
+            time.sleep(UPDATE_EVERY_S * (0.8 + 0.4 * random.random()))
+            with self._lock:
+                group = list(self._waiters.get(showtime_id, ()))
+                moved = self._moved.pop(showtime_id, False)
+            if not group:
+                return
+            if not moved and time.monotonic() - last_read < REREAD_EVERY_S:
+                continue
+            last_read = time.monotonic()
+            try:
+                self._read_positions(showtime_id, group)
+            except redis.RedisError as exc:
+                log.info("queue positions of showtime %s not read (%s)", showtime_id, exc)
+            except Exception:  # never let the watcher die while sockets wait on it
+                log.exception("queue watcher of showtime %s failed", showtime_id)
+
+    def _read_positions(self, showtime_id: int, group: list[Waiter]) -> None:
+        with self.app.app_context():
+            client: redis.Redis = self.app.extensions["redis"]
+            now = int(time.time() * 1000)
+            pipe = client.pipeline(transaction=False)
+            pipe.hget(hash_key(showtime_id), "#room")
+            pipe.zcount(room_key(showtime_id, "recent"), now - 300_000, "+inf")
+            pipe.zrangebyscore(room_key(showtime_id, "recent"), now - 300_000, "+inf", start=0, num=1, withscores=True)
+            for waiter in group:
+                pipe.zrank(room_key(showtime_id, "queue"), waiter.user_id)
+            settings, recent, oldest, *ranks = pipe.execute()
+        parts = (settings or "").split(",")
+        if len(parts) == 4 and all(p.isdigit() for p in parts):
+            window = now - int(oldest[0][1]) if oldest else 0
+            self.estimates[showtime_id] = (int(recent), window, int(parts[1]), int(parts[3]), int(parts[2]))
+        for waiter, rank in zip(group, ranks, strict=True):
+            position = None if rank is None else int(rank) + 1
+            if position != waiter.position:
+                waiter.position = position
+                waiter.wake.set()
+
+
+def get_watch(app: Flask) -> QueueWatch:
+    return app.extensions["queue_watch"]
+
+
+def _message(state: room.QueueState) -> str:
+    if state.state == "admitted":
+        return json.dumps({"type": "admitted", **state.body}, default=lambda d: d.isoformat())
+    return json.dumps({"type": "queue_position", **{k: v for k, v in state.body.items() if k != "ticket"}},
+                      default=lambda d: d.isoformat())
+
+
+def _position_message(watch: QueueWatch, waiter: Waiter) -> str:
+    recent, window, limit, ttl, opens = watch.estimates.get(waiter.showtime_id, (0, 0, 1, 600_000, 0))
+    if opens > time.time() * 1000:
+        return json.dumps({"type": "queue_position", "state": "pre_queue",
+                           "opens_at": room._iso(opens).isoformat()})
+    position = waiter.position or 0
+    return json.dumps({"type": "queue_position", "state": "waiting", "position": position,
+                       "estimated_wait_s": room.estimated_wait(position, recent, window, limit, ttl)})
+
+
+def queue_ws(showtime_id: int) -> Any:
+    """The view behind `WS /api/showtimes/<id>/queue/ws` (registered by app.realtime.init_app)."""
+    from app.realtime import BadUpgrade, TooManySockets, _offered_token, _refuse, _viewer
+
+    metrics.skip_http_metrics()
+    token = _offered_token()
+    slot = ipslots.acquire(remote_address())
+    if slot is None:
+        raise TooManySockets(details={"limit": current_app.config["WS_MAX_PER_IP"]})
+    try:
+        try:
+            ws = SeatServer(request.environ, send_timeout=float(current_app.config["WS_SEND_TIMEOUT_S"]))
+        except (RemoteProtocolError, HandshakeFailed) as exc:
+            raise BadUpgrade(details={"reason": str(exc)}) from exc
+        try:
+            try:
+                viewer = _viewer(token)
+                if viewer is None:
+                    raise NoAuthorizationError("Sign in to wait in the queue.")
+                state = room.status(showtime_id, viewer)
+            except (JWTExtendedException, PyJWTError) as exc:
+                _refuse(ws, exc, "token refused")
+                return UpgradedResponse(ws)
+            except (AppError, NotFound) as exc:
+                _refuse(ws, exc, "not in the queue")
+                return UpgradedResponse(ws)
+            finally:
+                db.session.remove()  # a socket lives long; it must not keep a pooled connection
+            _serve(ws, showtime_id, viewer, state, slot)
+        except SendTimeout:
+            log.info("dropped a queue socket of showtime %s that stopped reading", showtime_id)
+        except (ConnectionClosed, OSError, LocalProtocolError):
+            pass
+        except Exception:
+            log.exception("queue socket of showtime %s failed", showtime_id)
+            ws.close_quietly(1011)
+        finally:
+            ws.close_quietly()
+    finally:
+        slot.release()
+    return UpgradedResponse(ws)
+
+
+def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState, slot: ipslots.Slot) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    client = Client(ws, showtime_id, viewer)  # for its locked send, ping and close; not a seat listener
+    watch = get_watch(app)
+    waiter = Waiter(showtime_id, viewer)
+    ws.on_closed = waiter.wake.set
+    get_hub(app).ensure_started()  # the admissions arrive through the seat events' subscriber
+    watch.add(waiter)
+    heartbeat = float(app.config.get("WS_HEARTBEAT_S", 25))
+    try:
+        with metrics.websocket_open():
+            client.send(_message(state))
+            if state.state == "admitted":
+                client.close(NORMAL_CLOSE, "admitted")
+                return
+            waiter.position = state.body.get("position")
+            last = None
+            last_sent = time.monotonic()
+            awaiting_pong = False
+            while ws.connected:
+                woke = waiter.wake.wait(timeout=heartbeat / 2 * (0.5 + random.random()))
+                waiter.wake.clear()
+                slot.renew_if_due()
+                if not ws.connected:
+                    return
+                if waiter.admitted or (woke and waiter.position is None):
+                    # admitted (or gone from the queue): the one read that says so, with the pass
+                    try:
+                        with app.app_context():
+                            now = room.status(showtime_id, viewer)
+                    except NotFound as exc:
+                        _refuse_client(client, exc)
+                        return
+                    finally:
+                        with app.app_context():
+                            db.session.remove()
+                    client.send(_message(now))
+                    if now.state == "admitted":
+                        client.close(NORMAL_CLOSE, "admitted")
+                        return
+                    waiter.admitted = False
+                    continue
+                if woke:
+                    text = _position_message(watch, waiter)
+                    if text != last:
+                        client.send(text)
+                        last, last_sent = text, time.monotonic()
+                    continue
+                if time.monotonic() - last_sent >= heartbeat:
+                    if awaiting_pong and not ws.pong_received:
+                        client.close(1001, "ping timeout")
+                        return
+                    client.ping()
+                    awaiting_pong = True
+                    last_sent = time.monotonic()
+    finally:
+        watch.remove(waiter)
+
+
+def _refuse_client(client: Client, exc: Exception) -> None:
+    from app.realtime import _error_message
+
+    client.send(_error_message(exc))
+    client.close(POLICY_VIOLATION, "not in the queue")
