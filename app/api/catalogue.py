@@ -17,6 +17,7 @@ from app.schemas.catalogue import (
     SeatMapSchema,
     ShowtimeFilterArgs,
     ShowtimePage,
+    ShowtimeDetailSchema,
     ShowtimeSchema,
     TheatreFilterArgs,
     TheatrePage,
@@ -69,7 +70,7 @@ def list_theatres(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/showtimes/<int:showtime_id>")
-@blp.response(200, ShowtimeSchema)
+@blp.response(200, ShowtimeDetailSchema)
 @blp.alt_response(404, schema=ErrorBody, description="showtime_not_found")
 def get_showtime(showtime_id: int) -> Any:
     """One showtime with its movie, screen and theatre."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
 from app.models._types import UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from app.models.waiting_room import WaitingRoom
 
 
 class Movie(Model):
@@ -78,3 +81,5 @@ class Showtime(Model):
 
     movie: Mapped[Movie] = relationship(back_populates="showtimes")
     screen: Mapped[Screen] = relationship()
+    # its on-sale settings (app.models.waiting_room), None when staff never set them
+    waiting_room: Mapped[WaitingRoom | None] = relationship(viewonly=True, lazy="select")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from app.schemas.common import Day, PageArgs, page_of
@@ -69,6 +71,22 @@ class ShowtimeSchema(Schema):
     screen = fields.Function(lambda s: {"id": s.screen.id, "name": s.screen.name})
     theatre = fields.Function(lambda s: TheatreBriefSchema().dump(s.screen.theatre))
     movie = fields.Function(lambda s: {"id": s.movie.id, "title": s.movie.title})
+
+
+class OnSaleSchema(Schema):
+    waiting_room = fields.Boolean(metadata={"description": "buyers join the queue first (POST .../queue)"})
+    sales_open_at = fields.AwareDateTime(format="iso", allow_none=True,
+                                         metadata={"description": "no seat can be held before it"})
+
+
+def _on_sale(showtime: Any) -> dict[str, Any]:
+    room = showtime.waiting_room
+    return OnSaleSchema().dump({"waiting_room": bool(room and room.enabled),
+                                "sales_open_at": room.sales_open_at if room else None})
+
+
+class ShowtimeDetailSchema(ShowtimeSchema):
+    on_sale = fields.Function(_on_sale, metadata={"description": "the showtime's waiting room and opening"})
 
 
 class SeatSchema(Schema):

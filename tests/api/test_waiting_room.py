@@ -52,6 +52,8 @@ def test_staff_set_up_a_waiting_room_audited_and_only_staff(client, ctx):
     showtime = make_showtime()
     path = f"/api/admin/showtimes/{showtime.id}/waiting-room"
     staff, user = make_user(role=Role.ADMIN), make_user()
+    assert client.get(f"/api/showtimes/{showtime.id}").get_json()["on_sale"] == {"waiting_room": False,
+                                                                               "sales_open_at": None}
     fresh = client.get(path, headers=auth_headers(staff)).get_json()
     assert fresh["enabled"] is False and fresh["active_limit"] == 200 and fresh["pass_ttl_s"] == 600
     assert client.get(path, headers=auth_headers(user)).status_code == 403
@@ -72,6 +74,8 @@ def test_staff_set_up_a_waiting_room_audited_and_only_staff(client, ctx):
     assert body["enabled"] is True and body["active_limit"] == 50 and body["waiting"] == 0
     assert datetime.fromisoformat(body["sales_open_at"]) == opens
     assert client.get(path, headers=auth_headers(staff)).get_json()["active_limit"] == 50
+    public = client.get(f"/api/showtimes/{showtime.id}").get_json()["on_sale"]  # what the buyer's page reads
+    assert public["waiting_room"] is True and datetime.fromisoformat(public["sales_open_at"]) == opens
     trail = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "waiting_room.update")).all()
     assert [row.entity_id for row in trail] == [str(showtime.id)] and trail[0].changes["active_limit"] == [None, 50]
     db.session.commit()

@@ -43,6 +43,8 @@ export type RequestOptions = {
   /** try a token refresh on 401 (default true) */
   retryOn401?: boolean;
   signal?: AbortSignal;
+  /** extra request headers (X-Queue-Pass) */
+  headers?: Record<string, string>;
 };
 
 export function buildUrl(path: string, query?: Query): string {
@@ -115,7 +117,7 @@ export function refreshTokens(): Promise<boolean> {
 export async function send(path: string, options: RequestOptions = {}): Promise<Response> {
   const { method = "GET", query, body, auth = true, retryOn401 = true, signal } = options;
   const attempt = () => {
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { ...options.headers, Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const access = getTokens()?.access;
     if (auth && access) headers.Authorization = `Bearer ${access}`;

@@ -11,6 +11,7 @@ import type { OccupancyRow } from "../api/schemas";
 import { nextDays } from "../utils/dates";
 import { describeCancellation, plural } from "../utils/summaries";
 
+import { OnSaleForm } from "./on-sale-form";
 import { EmptyRow, SectionHeading, StatusPill, Table, Td, Th, Tr } from "./table";
 
 function SalesDetail({ showtimeId }: { showtimeId: number }) {
@@ -61,12 +62,13 @@ function SalesDetail({ showtimeId }: { showtimeId: number }) {
 
 function ShowtimeRow({ row }: { row: OccupancyRow }) {
   const [open, setOpen] = useState(false);
+  const [onSale, setOnSale] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const cancel = useCancelShowtime();
   const cancelled = row.status === "cancelled";
   const label = `${row.movie.title}, ${formatDateTime(row.starts_at)}`;
   const detailId = `showtime-${row.showtime_id}-detail`;
-  const showDetail = open || confirming || cancel.isError || cancel.isSuccess;
+  const showDetail = open || onSale || confirming || cancel.isError || cancel.isSuccess;
 
   return (
     <Fragment>
@@ -87,6 +89,12 @@ function ShowtimeRow({ row }: { row: OccupancyRow }) {
                     aria-label={`${open ? "Hide" : "Show"} sales of ${label}`} onClick={() => setOpen(!open)}>
               {open ? "Hide sales" : "Sales"}
             </Button>
+            {!cancelled && (
+              <Button variant="secondary" size="sm" aria-expanded={onSale} aria-controls={detailId}
+                      aria-label={`On-sale settings of ${label}`} onClick={() => setOnSale(!onSale)}>
+                On-sale
+              </Button>
+            )}
             {!cancelled && !confirming && (
               <Button variant="ghost" size="sm" aria-label={`Cancel showtime ${label}`} onClick={() => setConfirming(true)}>
                 Cancel…
@@ -116,6 +124,7 @@ function ShowtimeRow({ row }: { row: OccupancyRow }) {
             )}
             {cancel.isError && <Alert>{errorMessage(cancel.error)}</Alert>}
             {cancel.data && <Alert tone="success">{describeCancellation(cancel.data)}</Alert>}
+            {onSale && <OnSaleForm showtimeId={row.showtime_id} />}
             {open && <SalesDetail showtimeId={row.showtime_id} />}
           </td>
         </tr>

@@ -1,6 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 
 import { request } from "@/lib/api-client";
+import { queuePassHeaders } from "@/lib/queue-pass";
 
 import { orderSchema } from "./schemas";
 
@@ -8,7 +9,8 @@ export type CreateOrderInput = { showtime_id: number; seat_ids: string[]; promo_
 
 /** An order for seats the caller holds; the amount (less any promo code's discount) is computed on the server. */
 export function createOrder(input: CreateOrderInput) {
-  return request("/payments/create-order", orderSchema, { method: "POST", body: input });
+  return request("/payments/create-order", orderSchema,
+                 { method: "POST", body: input, headers: queuePassHeaders(input.showtime_id) });
 }
 
 export function useCreateOrder() {

@@ -9,5 +9,6 @@ export function getShowtime(showtimeId: number, signal?: AbortSignal) {
 }
 
 export function useShowtime(showtimeId: number) {
-  return useQuery({ queryKey: ["showtime", showtimeId], queryFn: ({ signal }) => getShowtime(showtimeId, signal) });
+  return useQuery({ queryKey: ["showtime", showtimeId], queryFn: ({ signal }) => getShowtime(showtimeId, signal),
+                    enabled: showtimeId > 0 });
 }

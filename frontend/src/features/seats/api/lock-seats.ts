@@ -1,6 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 
 import { request } from "@/lib/api-client";
+import { queuePassHeaders } from "@/lib/queue-pass";
 
 import { holdsSchema } from "./schemas";
 
@@ -9,7 +10,7 @@ export type SeatIdsInput = { showtimeId: number; seatIds: string[] };
 /** Hold seats for the caller, all or none (409 seat_taken names the seats someone else has). */
 export function lockSeats({ showtimeId, seatIds }: SeatIdsInput) {
   return request(`/showtimes/${showtimeId}/redis-lock-seats`, holdsSchema,
-                 { method: "POST", body: { seat_ids: seatIds } });
+                 { method: "POST", body: { seat_ids: seatIds }, headers: queuePassHeaders(showtimeId) });
 }
 
 export function useLockSeats() {

@@ -55,5 +55,13 @@ export const releasedSchema = z.object({
   released: z.array(z.string()),
 });
 
-export const showtimeSchema = showtimeWithMovieSchema;
+export const onSaleSchema = z.object({
+  waiting_room: z.boolean(),
+  sales_open_at: z.string().nullable(),
+});
+export type OnSale = z.infer<typeof onSaleSchema>;
+
+export const showtimeSchema = showtimeWithMovieSchema.extend({
+  on_sale: onSaleSchema.default({ waiting_room: false, sales_open_at: null }),
+});
 export type Showtime = z.infer<typeof showtimeSchema>;

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 import { ApiError, errorMessage, refreshTokens } from "@/lib/api-client";
 import { getTokens, subscribeTokens } from "@/lib/auth-tokens";
+import { clearQueuePass } from "@/lib/queue-pass";
 import { SeatSocket, wsUrl, type SeatEvent, type SocketStatus } from "@/lib/ws-client";
 
 import { extendLocks } from "../api/extend-locks";
@@ -135,6 +136,7 @@ export function useLiveSeats(showtimeId: number) {
       markSeats(response.holds.map((h) => h.seat_id), { status: "locked", mine: true });
     } catch (err) {
       setError(errorMessage(err));
+      if (err instanceof ApiError && err.code === "queue_pass_required") clearQueuePass(showtimeId);
       if (err instanceof ApiError && err.code === "seat_taken" && Array.isArray(err.details.seat_ids)) {
         markSeats(err.details.seat_ids as string[], { status: "locked", mine: false });
       }
@@ -188,6 +190,7 @@ export function useLiveSeats(showtimeId: number) {
       setHeld(holdsFrom(await extendLocks({ showtimeId, seatIds: ids })));
     } catch (err) {
       setError(errorMessage(err));
+      if (err instanceof ApiError && err.code === "queue_pass_required") clearQueuePass(showtimeId);
     } finally {
       setBusy(null);
     }
