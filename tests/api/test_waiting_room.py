@@ -258,3 +258,24 @@ def test_the_queue_is_rate_limited_per_account(app, client, ctx):
     finally:
         app.config["RATE_LIMIT_QUEUE_PER_ACCOUNT"] = "30/minute;300/hour"
     assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+
+
+def test_sales_do_not_make_the_queue_reread_the_database_but_a_settings_change_does(client, ctx, monkeypatch):
+    """The room keeps its own copy of its settings, announced by its own counter: a sale (which outdates
+    the seat facts) must not send every join and look to the database; a settings change must."""
+    from app.services.seats.facts import invalidate
+
+    showtime = make_showtime()
+    _setup(client, showtime.id)
+    users = [make_user() for _ in range(4)]
+    assert _join(client, users[0], showtime.id).status_code == 200
+    reads = []
+    real = room.fill_settings
+    monkeypatch.setattr(room, "fill_settings", lambda sid, *a, **k: reads.append(sid) or real(sid, *a, **k))
+    invalidate({showtime.id})  # what every booking's commit announces
+    assert _join(client, users[1], showtime.id).get_json()["position"] == 1
+    assert client.get(f"/api/showtimes/{showtime.id}/queue", headers=auth_headers(users[1])).status_code == 202
+    assert reads == []
+    _setup(client, showtime.id, active_limit=2)  # a settings change: read once, and it admits the next at once
+    assert client.get(f"/api/showtimes/{showtime.id}/queue", headers=auth_headers(users[1])).status_code == 200
+    assert reads == [showtime.id]

@@ -128,3 +128,18 @@ def test_an_announcement_refused_by_a_full_pool_is_made_again(showtime, redis_cl
     while int(redis_client.get(key) or 0) == before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert int(redis_client.get(key) or 0) == before + 1
+
+
+def test_a_bulk_update_naming_its_showtime_invalidates_that_showtime_only(showtime, redis_client):
+    """A booking's UPDATE names its showtime: it must bump that showtime's counter, not the global one
+    (which drops every showtime's copy and every waiting room's settings copy on each sale)."""
+    other = make_showtime()
+    holds.lock(other.id, "1", ["A1"])  # another showtime's copy, filled
+    before_global = redis_client.get(keys.global_gen_key())
+    before_own = int(redis_client.get(keys.gen_key(showtime.id)) or 0)
+    db.session.execute(sa.update(ShowtimeSeat)
+                       .where(ShowtimeSeat.showtime_id == showtime.id, ShowtimeSeat.label.in_(["C1"]))
+                       .values(state=SeatState.BLOCKED).execution_options(synchronize_session=False))
+    db.session.commit()
+    assert redis_client.get(keys.global_gen_key()) == before_global
+    assert int(redis_client.get(keys.gen_key(showtime.id))) == before_own + 1

@@ -43,11 +43,12 @@ from app.extensions import db, get_redis
 from app.models import Screen, SeatState, Showtime, ShowtimeSeat, WaitingRoom
 from app.models._types import UTCDateTime
 from app.services.seats import scripts
-from app.services.seats.keys import gen_key, global_gen_key, hash_key
+from app.services.seats.keys import gen_key, global_gen_key, hash_key, room_key
 
 log = logging.getLogger(__name__)
 
 _CHANGED = "cineverse_seatcache_changed"  # session.info: showtime ids (or ALL) changed in this transaction
+_ROOMS_CHANGED = "cineverse_rooms_changed"  # session.info: showtime ids whose waiting room settings changed
 ALL = 0  # not a showtime id: "some showtime we cannot name"
 _TAKEN_STATES = {SeatState.BOOKED.value, SeatState.BLOCKED.value}
 
@@ -185,12 +186,13 @@ def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bo
                            [expected_gen, ttl_ms, *fields], client))
 
 
-def invalidate(showtime_ids: set[int], client: redis.Redis | None = None) -> None:
+def invalidate(showtime_ids: set[int], client: redis.Redis | None = None, rooms: set[int] = frozenset()) -> None:  # type: ignore[assignment]
     """Announce that these showtimes' facts changed (ALL: some showtime). When Redis refuses (down, or a
     full pool under a sell-out), a background retry bumps them again over the next few seconds, so a sold
     seat is not shown as free until SEAT_CACHE_TTL_S (the database still refuses to sell it twice)."""
     redis_client = client or get_redis()
     keys = [global_gen_key() if showtime_id == ALL else gen_key(showtime_id) for showtime_id in sorted(showtime_ids)]
+    keys += [room_key(showtime_id, "gen") for showtime_id in sorted(rooms)]  # `rooms` are in showtime_ids too
     try:
         _bump(redis_client, keys)
     except redis.RedisError as exc:
@@ -247,6 +249,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
             _changed(session).add(obj.id)
         elif isinstance(obj, WaitingRoom):
             _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
+            if obj.showtime_id is not None:
+                session.info.setdefault(_ROOMS_CHANGED, set()).add(obj.showtime_id)
         elif isinstance(obj, ShowtimeSeat):
             _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
         elif isinstance(obj, Screen) and obj not in session.new:
@@ -266,7 +270,9 @@ def _on_execute(state: ORMExecuteState) -> None:
         if not state.is_insert:
             _changed(state.session).add(ALL)
         return
-    column = Showtime.id if mapper.class_ is Showtime else ShowtimeSeat.showtime_id
+    # the table's own column: an UPDATE's WHERE holds (annotated) table columns, which an ORM attribute
+    # never compares equal to
+    column = Showtime.__table__.c.id if mapper.class_ is Showtime else ShowtimeSeat.__table__.c.showtime_id
     showtime_id = None if state.is_insert else _showtime_in(state.statement, column)
     # a brand-new showtime's seats have no cache yet; anything else we cannot name invalidates all
     if state.is_insert and mapper.class_ is ShowtimeSeat:
@@ -276,12 +282,14 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 def _after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED, None)
+    rooms = session.info.pop(_ROOMS_CHANGED, set())
     if changed and has_app_context():
-        invalidate(changed)
+        invalidate(changed, rooms=rooms)
 
 
 def _after_rollback(session: Session, *_args: Any) -> None:
     session.info.pop(_CHANGED, None)
+    session.info.pop(_ROOMS_CHANGED, None)
 
 
 def init_app(app: Flask) -> None:

@@ -22,6 +22,10 @@ The waiting room (app.services.waiting_room); its settings are the seat facts' `
   P:{st:N}:room:joined hash: user id -> when they joined (ms), for the wait-time histogram
   P:{st:N}:room:seq    INCR counter: arrival numbers after the opening
   P:{st:N}:room:recent sorted set: the last five minutes' admissions, for the estimated wait
+  P:{st:N}:room:settings hash: `v` the settings as the facts' `#room` spells them, `g` the room gen and
+                       global seats-gen they were read at (the room scripts' copy: a sale, which
+                       outdates the seat facts, leaves it alone)
+  P:{st:N}:room:gen    INCR counter: bumped after every commit that changed the room's settings
   P:room-index         sorted set: showtime id scored by when its room next needs an admission run
 """
 
@@ -88,8 +92,8 @@ def global_gen_key() -> str:
 
 
 def room_key(showtime_id: int, part: str) -> str:
-    """A waiting room key: part is queue, active, joined, seq or recent (see the module docstring)."""
-    if part not in ("queue", "active", "joined", "seq", "recent"):
+    """A waiting room key: part is queue, active, joined, seq, recent, gen or settings (module docstring)."""
+    if part not in ("queue", "active", "joined", "seq", "recent", "gen", "settings"):
         raise ValueError(f"no waiting room key {part!r}")
     return f"{showtime_prefix(showtime_id)}room:{part}"
 

@@ -28,7 +28,7 @@ from app.models import Showtime, ShowtimeStatus, User, WaitingRoom
 from app.models._types import utcnow
 from app.services.audit import audit
 from app.services.seats import facts
-from app.services.seats.keys import events_channel, gen_key, global_gen_key, hash_key, room_index_key, room_key
+from app.services.seats.keys import events_channel, global_gen_key, room_index_key, room_key
 from app.services.uow import after_commit
 from app.services.waiting_room import passes
 from app.services.waiting_room import scripts as room_scripts
@@ -128,20 +128,33 @@ class QueueState:
 
 
 def _keys(showtime_id: int) -> list[str]:
-    return [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(),
+    return [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(),
             *(room_key(showtime_id, part) for part in ("queue", "active", "joined", "seq", "recent")),
             room_index_key()]
 
 
+SETTINGS_TTL_S = 3600
+
+
+def fill_settings(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
+    """Copy the room's row into Redis for its scripts (the copy's generation: when `expected_gen` was
+    read, before this database read; a change announced since refuses the copy). Raises NotFound."""
+    _showtime(showtime_id)
+    row = db.session.get(WaitingRoom, showtime_id)
+    settings = facts.room_facts(row.enabled, row.active_limit, row.sales_open_at, row.pass_ttl_s) if row else ""
+    keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key()]
+    return bool(seat_scripts.run("room_settings_fill", keys, [expected_gen, SETTINGS_TTL_S * 1000, settings], client))
+
+
 def _run(name: str, showtime_id: int, uid: str, *extra: Any, client: redis.Redis | None = None) -> list[Any]:
-    """Run a room script, reloading the seat facts when the copy is missing or outdated."""
+    """Run a room script, copying the settings from the database first when Redis has none current."""
     args = [uid, showtime_id, events_channel(), *extra]
     for _attempt in range(3):
         result = seat_scripts.run(name, _keys(showtime_id), args, client)
         if result[0] != -2:
             _count_admissions(result[2], result[3])
             return list(result)
-        facts.fill(showtime_id, str(result[1]), client)  # NotFound for an unknown showtime
+        fill_settings(showtime_id, str(result[1]), client)  # NotFound for an unknown showtime
     raise ServiceUnavailable("The waiting room is being updated; try again.", code="server_busy",
                              headers={"Retry-After": "1"})
 
@@ -291,10 +304,11 @@ def require_pass(showtime_id: int, user_id: int | str, token: str | None, client
     """Extend and create-order: refuse without a valid pass while the room is enabled, and before the
     opening. One Redis round trip (the seat facts' copy of the settings)."""
     uid = str(user_id)
-    keys = [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(), room_key(showtime_id, "active")]
+    keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(),
+            room_key(showtime_id, "active")]
     args = [uid, passes.pass_expiry(token, showtime_id, uid)]
     result = seat_scripts.run("room_gate", keys, args, client)
-    if result[0] == -2 and facts.fill(showtime_id, str(result[1]), client):
+    if result[0] == -2 and fill_settings(showtime_id, str(result[1]), client):
         result = seat_scripts.run("room_gate", keys, args, client)
     if result[0] == -2:
         check_in_database(showtime_id, uid, token, client)

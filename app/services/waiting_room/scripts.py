@@ -1,10 +1,10 @@
 """The waiting room's Lua: every step on a room (join, look, leave, admit) is one script, so a position
 is never shared or skipped and an admission is never given twice (app.services.waiting_room.room).
 
-Common KEYS: seats hash (the seat facts, whose `#room` holds the settings), showtime seats-gen, global
-seats-gen, queue, active, joined, seq, recent, room index (keys.py). Common ARGV: user id ('' for
-none), showtime id, events channel. Each answers {-2, gen} when the facts copy is missing or outdated
-(the caller reloads it and runs the script again), else {state, a, now (ms), {admitted user, pass
+Common KEYS: settings (the room's copy of its waiting_rooms row), room gen, global seats-gen, queue,
+active, joined, seq, recent, room index (keys.py). Common ARGV: user id ('' for none), showtime id, events
+channel. Each answers {-2, gen} when the settings copy is missing or outdated (the caller reloads it,
+room.fill_settings, and runs the script again), else {state, a, now (ms), {admitted user, pass
 expiry, joined at, ...}} and, from the visit, the caller's place (its score), the admissions of the last
 five minutes and the oldest of them, the active limit and the pass TTL (ms).
 state: 0 not in the room (leave: nothing to leave), 1 admitted (a = pass expiry; leave: left), 2 waiting
@@ -15,15 +15,32 @@ from __future__ import annotations
 
 from app.services.seats import scripts as seat_scripts
 
+# The generation a room's settings copy must carry: its own counter and the global seats-gen (a change
+# the app could not attribute).
+_LUA_ROOM_GEN = """
+local function room_gen(room_gen_key, global_key)
+  return (redis.call('GET', room_gen_key) or '0') .. ':' .. (redis.call('GET', global_key) or '0')
+end
+"""
+
+# KEYS: settings, room gen, global seats-gen   ARGV: expected gen, ttl ms, settings ("" for none)
+# Stores the settings only if no change was announced since the caller read `expected gen`.
+_LUA_SETTINGS_FILL = _LUA_ROOM_GEN + """
+if room_gen(KEYS[2], KEYS[3]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 'g', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
 # The settings, the admission run and the answer, shared by every script below.
-_LUA_ROOM = seat_scripts._LUA_PUBLISH + seat_scripts._LUA_GEN + """
-local FACTS, GEN, GGEN, QUEUE, ACTIVE, JOINED, SEQ, RECENT, INDEX = unpack(KEYS)
+_LUA_ROOM = seat_scripts._LUA_PUBLISH + _LUA_ROOM_GEN + """
+local SETTINGS, ROOMGEN, GGEN, QUEUE, ACTIVE, JOINED, SEQ, RECENT, INDEX = unpack(KEYS)
 local uid, sid, channel = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
-local gen = seat_gen(GGEN, GEN)
-local meta = redis.call('HMGET', FACTS, '#gen', '#room')
-if meta[1] ~= gen then return {-2, gen} end
-local e, l, o, t = string.match(meta[2] or '', '^(%d),(%d+),(%d+),(%d+)$')
+local meta = redis.call('HMGET', SETTINGS, 'v', 'g')
+local gen = room_gen(ROOMGEN, GGEN)
+if not meta[1] or meta[2] ~= gen then return {-2, gen} end
+local e, l, o, t = string.match(meta[1], '^(%d),(%d+),(%d+),(%d+)$')
 local enabled, limit, opens, ttl = e == '1', tonumber(l or 0), tonumber(o or 0), tonumber(t or 0)
 local KEEP = 2 * 86400 * 1000  -- a room's keys outlive their last use by two days
 
@@ -114,17 +131,17 @@ _LUA_TICK = _LUA_ROOM + """
 return {0, 0, now, admit()}
 """
 
-# KEYS: seats hash, showtime seats-gen, global seats-gen, active   ARGV: user, pass expiry ('' for none)
+# KEYS: settings, room gen, global seats-gen, active   ARGV: user, pass expiry ('' for none)
 # The on-sale gate alone (extend, create-order): {-2, gen}, the gate's refusal ({-12, opens}, {-11}), or {1}.
-_LUA_GATE = seat_scripts._LUA_PUBLISH + seat_scripts._LUA_GEN + seat_scripts._LUA_ROOM_GATE + """
-local gen = seat_gen(KEYS[3], KEYS[2])
-local meta = redis.call('HMGET', KEYS[1], '#gen', '#room')
-if meta[1] ~= gen then return {-2, gen} end
-return room_refusal(meta[2], KEYS[4], ARGV[1], ARGV[2], now_ms()) or {1}
+_LUA_GATE = seat_scripts._LUA_PUBLISH + _LUA_ROOM_GEN + seat_scripts._LUA_ROOM_GATE + """
+local meta = redis.call('HMGET', KEYS[1], 'v', 'g')
+local gen = room_gen(KEYS[2], KEYS[3])
+if not meta[1] or meta[2] ~= gen then return {-2, gen} end
+return room_refusal(meta[1], KEYS[4], ARGV[1], ARGV[2], now_ms()) or {1}
 """
 
 for _name, _source in (("room_visit", _LUA_VISIT), ("room_leave", _LUA_LEAVE), ("room_tick", _LUA_TICK),
-                       ("room_gate", _LUA_GATE)):
+                       ("room_gate", _LUA_GATE), ("room_settings_fill", _LUA_SETTINGS_FILL)):
     seat_scripts.register(_name, _source)
 
 NOT_IN_ROOM, ADMITTED, WAITING, PRE_QUEUE, ROOM_OFF = 0, 1, 2, 3, -13
