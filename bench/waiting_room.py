@@ -251,6 +251,11 @@ def run(buyers: int = 2000, arrival_s: float = 10.0, active_limit: int = 100, pr
                      and ordered[j][1] < ordered[i][1])
     push_delays = [(pushed * 1000 - admitted) for admitted, _place, pushed in admissions if pushed is not None]
     waited = len(push_delays)
+    arriving_until = (start + arrival_s) * 1000
+    phases = {"while_arriving": [d for (a, _p, t), d in zip([x for x in admissions if x[2] is not None], push_delays)
+                                 if a <= arriving_until],
+              "after_arrivals": [d for (a, _p, t), d in zip([x for x in admissions if x[2] is not None], push_delays)
+                                 if a > arriving_until]}
     return {
         "scenario": "waiting room", "server": "gunicorn wsgi:app " + " ".join(SERVER_ARGS), "server_env": env,
         "buyers": buyers, "arrival_s": arrival_s, "active_limit": active_limit, "seats": ROWS * PER_ROW,
@@ -265,6 +270,8 @@ def run(buyers: int = 2000, arrival_s: float = 10.0, active_limit: int = 100, pr
         "admitted_push_delay_ms": {"n": waited, "p50": round(percentile(push_delays, 50), 1),
                                    "p99": round(percentile(push_delays, 99), 1),
                                    "max": round(max(push_delays), 1) if push_delays else None},
+        "admitted_push_delay_ms_by_phase": {name: {"n": len(v), "p50": round(percentile(v, 50), 1),
+                                                   "p99": round(percentile(v, 99), 1)} for name, v in phases.items()},
         "tickets_per_minute": round(len(booked_at) / (max(booked_at) - start) * 60, 1) if booked_at else None,
         "latency_ms": {step: {"n": len(v), "p50": round(percentile(v, 50), 1), "p99": round(percentile(v, 99), 1)}
                        for step, v in latency.items() if v},

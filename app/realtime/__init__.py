@@ -94,11 +94,13 @@ def _offered_token() -> str | None:
     return bearers[0] if bearers else None
 
 
-def _viewer(token: str | None) -> str | None:
+def _viewer(token: str | None, load_user: bool = True) -> str | None:
     """The user the token names, checked as a JWT-protected route checks its bearer header: the decode
     (signature, expiry), an access token only, the app's blocklist callback (revoked token, ended
     session, suspended user), then an active user. flask-jwt-extended runs these steps only on a token
-    found in the request's configured locations, hence its own step functions here."""
+    found in the request's configured locations, hence its own step functions here. Without `load_user`
+    the user row is not read: the blocklist callback already refuses a suspended user (its revocation
+    mirror), which is all a jwt_required route checks (the queue socket, like the queue routes)."""
     if token is None:
         return None
     claims = decode_token(token)
@@ -106,6 +108,8 @@ def _viewer(token: str | None) -> str | None:
     header = get_unverified_jwt_headers(token)
     verify_token_not_blocklisted(header, claims)
     custom_verification_for_token(header, claims)
+    if not load_user:
+        return str(claims[jwt_config.identity_claim_key])
     return str(user_from_identity(claims[jwt_config.identity_claim_key]).id)
 
 

@@ -37,10 +37,10 @@ from app import metrics
 from app.errors import AppError, NotFound
 from app.extensions import db, remote_address
 from app.realtime import ipslots
-from app.realtime.hub import Client, get_hub
+from app.realtime.hub import Client, get_hub, text_frame
 from app.realtime.server import POLICY_VIOLATION, SeatServer, SendTimeout, UpgradedResponse
 from app.services.seats.keys import hash_key, room_key
-from app.services.waiting_room import room
+from app.services.waiting_room import passes, room
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,14 @@ REREAD_EVERY_S = 15.0  # and at least this often (a pub/sub message lost while R
 class Waiter:
     """One socket of one buyer in one showtime's queue."""
 
-    def __init__(self, showtime_id: int, user_id: str) -> None:
+    def __init__(self, showtime_id: int, user_id: str, client: Client | None = None) -> None:
         self.showtime_id = showtime_id
         self.user_id = user_id
+        self.client = client
         self.wake = threading.Event()
         self.admitted = False
+        self.admitted_message: str | None = None  # to send, when the subscriber could not write it itself
+        self.admitted_sent = False  # the subscriber wrote it: the handler only closes
         self.position: int | None = None
 
 
@@ -97,10 +100,31 @@ class QueueWatch:
             self._moved[showtime_id] = True
         if event.get("type") == "queue_admitted":
             admitted = {str(u) for u in event.get("user_ids", ())}
+            expires = event.get("expires")
             for waiter in group:
                 if waiter.user_id in admitted:
+                    if isinstance(expires, int):
+                        self._push_admitted(waiter, expires)
                     waiter.admitted = True
                     waiter.wake.set()
+
+    def _push_admitted(self, waiter: Waiter, expires_ms: int) -> None:
+        """Write `admitted` from the subscriber itself, without waiting and without waking the handler
+        first (under load a woken handler waits its turn behind every other greenlet); when the socket
+        is busy the handler sends it."""
+        with self.app.app_context():
+            text = json.dumps({"type": "admitted", "pass": passes.sign_pass(waiter.showtime_id, waiter.user_id, expires_ms),
+                               "pass_expires_at": room._iso(expires_ms).isoformat()})
+        client = waiter.client
+        if client is not None and client.send_lock.acquire(blocking=False):
+            try:
+                try_send = getattr(client.ws.sock, "try_send", None)
+                if client.ws.connected and try_send is not None and try_send(text_frame(text)):
+                    waiter.admitted_sent = True
+                    return
+            finally:
+                client.send_lock.release()
+        waiter.admitted_message = text
 
     def moved_all(self) -> None:
         """The subscriber (re)subscribed: events may have been missed; every room re-reads."""
@@ -186,7 +210,7 @@ def queue_ws(showtime_id: int) -> Any:
             raise BadUpgrade(details={"reason": str(exc)}) from exc
         try:
             try:
-                viewer = _viewer(token)
+                viewer = _viewer(token, load_user=False)
                 if viewer is None:
                     raise NoAuthorizationError("Sign in to wait in the queue.")
                 state = room.status(showtime_id, viewer)
@@ -217,7 +241,7 @@ def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     client = Client(ws, showtime_id, viewer)  # for its locked send, ping and close; not a seat listener
     watch = get_watch(app)
-    waiter = Waiter(showtime_id, viewer)
+    waiter = Waiter(showtime_id, viewer, client)
     ws.on_closed = waiter.wake.set
     get_hub(app).ensure_started()  # the admissions arrive through the seat events' subscriber
     watch.add(waiter)
@@ -237,6 +261,14 @@ def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState
                 waiter.wake.clear()
                 slot.renew_if_due()
                 if not ws.connected:
+                    return
+                if waiter.admitted_sent:  # the subscriber wrote `admitted` (its rest, if any, goes now)
+                    client.flush()
+                    client.close(NORMAL_CLOSE, "admitted")
+                    return
+                if waiter.admitted_message is not None:
+                    client.send(waiter.admitted_message)
+                    client.close(NORMAL_CLOSE, "admitted")
                     return
                 if waiter.admitted or (woke and waiter.position is None):
                     # admitted (or gone from the queue): the one read that says so, with the pass

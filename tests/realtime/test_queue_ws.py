@@ -84,3 +84,17 @@ def test_the_queue_socket_refuses_strangers(client, room_live):
     ws = _connect(port, other.id, token)
     assert json.loads(ws.recv())["error"]["code"] == "waiting_room_off"
     ws.close()
+
+
+def test_a_suspended_buyer_cannot_wait_on_the_socket(client, room_live):
+    port, showtime_id = room_live["port"], room_live["showtime"]
+    uid, token = _user_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post(f"/api/showtimes/{showtime_id}/queue", headers=headers).status_code == 200
+    staff = make_user(role=Role.ADMIN)
+    assert client.put(f"/api/admin/users/{uid}/active", json={"active": False},
+                      headers=auth_headers(staff)).status_code == 200
+    ws = _connect(port, showtime_id, token)
+    message = json.loads(ws.recv())
+    assert message["type"] == "error" and message["error"]["code"] in ("account_inactive", "token_revoked")
+    ws.close()

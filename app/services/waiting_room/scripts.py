@@ -67,7 +67,7 @@ local function admit()
         redis.call('PEXPIRE', ACTIVE, KEEP)
         redis.call('PEXPIRE', RECENT, KEEP)
         redis.call('PUBLISH', channel, '{"type":"queue_admitted","showtime_id":' .. sid .. ',"user_ids":[' ..
-          table.concat(ids, ',') .. '],"at":' .. now .. '}')
+          table.concat(ids, ',') .. '],"at":' .. now .. ',"expires":' .. (now + ttl) .. '}')
       end
     end
   end
