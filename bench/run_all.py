@@ -8,10 +8,12 @@
 - lock_burst: 2,000 users' lock requests at one instant (cold tokens), and again with every token
   already checked once on its connection (warm);
 - sellout: 2,000 buyers race through lock, order, dev checkout and verify until 216 seats are sold;
-- ws_fanout: 10,000 seat-map WebSockets on one showtime across both workers while seats change.
+- ws_fanout: 10,000 seat-map WebSockets on one showtime across both workers while seats change;
+- waiting_room: 2,000 buyers arrive within 10 s at a showtime whose waiting room admits 100 at a time;
+  each buys once admitted (issue 13).
 
 Bounded runs on loopback against the bench database (BENCH_DATABASE_URL, recreated by each scenario) and
-Redis db 12 (BENCH_REDIS_URL, flushed). About 9 minutes with the defaults; `--quick` for a few-second
+Redis db 12 (BENCH_REDIS_URL, flushed). About 11 minutes with the defaults; `--quick` for a few-second
 look at everything. Figures and the exact commands are kept in bench/RESULTS.md.
 """
 
@@ -23,10 +25,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import lock_burst, lock_throughput, seatmap_latency, sellout, ws_fanout, ws_latency
+from bench import lock_burst, lock_throughput, seatmap_latency, sellout, waiting_room, ws_fanout, ws_latency
 from bench.common import stdout_to_stderr
 
-SCENARIOS = ("lock_throughput", "ws_latency", "seatmap_latency", "lock_burst", "sellout", "ws_fanout")
+SCENARIOS = ("lock_throughput", "ws_latency", "seatmap_latency", "lock_burst", "sellout", "ws_fanout",
+             "waiting_room")
 
 
 def main() -> None:
@@ -43,11 +46,12 @@ def main() -> None:
                         help="seatmap_latency: lock+unlock requests/s beside the map (1,000 = 500 of each)")
     parser.add_argument("--buyers", type=int, default=2000, help="sellout: buyers racing for the 216 seats")
     parser.add_argument("--listeners", type=int, default=10_000, help="ws_fanout: seat-map WebSockets")
+    parser.add_argument("--queue-buyers", type=int, default=2000, help="waiting_room: buyers arriving in 10 s")
     parser.add_argument("--quick", action="store_true", help="short runs of everything (a look, not figures)")
     ns = parser.parse_args()
     if ns.quick:
         ns.lock_seconds, ns.ws_events, ns.wrk_seconds, ns.step_seconds = 6.0, 10, 2.0, 2.0
-        ns.buyers, ns.listeners = 300, 1000
+        ns.buyers, ns.listeners, ns.queue_buyers = 300, 1000, 300
     rates = tuple(float(r) for r in ns.rates.split(",") if r.strip())
     chosen = [name.strip() for name in ns.only.split(",") if name.strip()]
     unknown = set(chosen) - set(SCENARIOS)
@@ -64,6 +68,8 @@ def main() -> None:
                        ("lock_burst_warm", lambda: lock_burst.run(users=ns.burst_users, warm_tokens=True))],
         "sellout": [("sellout", lambda: sellout.run(buyers=ns.buyers))],
         "ws_fanout": [("ws_fanout", lambda: ws_fanout.run(listeners=ns.listeners))],
+        "waiting_room": [("waiting_room", lambda: waiting_room.run(
+            buyers=ns.queue_buyers, arrival_s=10.0 if ns.queue_buyers >= 1000 else 3.0, active_limit=100))],
     }
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
