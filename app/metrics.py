@@ -101,7 +101,8 @@ def exposition() -> bytes:
     """Every metric in the text format: merged from every process's files in multiprocess mode, and the
     waiting rooms' gauges read from Redis at the scrape (the queue is Redis's, not a process's)."""
     live = CollectorRegistry()
-    live.register(_QueueCollector())
+    for collector in _LIVE_COLLECTORS:
+        live.register(collector)
     if MULTIPROCESS:
         # A registry per scrape, as prometheus_client's docs ask: the process's own metrics must not
         # be collected a second time beside the files.
@@ -111,27 +112,14 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY) + generate_latest(live)
 
 
-class _QueueCollector:
-    """cineverse_queue_waiting / cineverse_queue_admitted by showtime: the rooms in use (the room index)."""
+_LIVE_COLLECTORS: list[Any] = []
 
-    def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import GaugeMetricFamily
-        from redis import RedisError
 
-        from app.services.waiting_room.room import occupancy_of_rooms
-
-        waiting = GaugeMetricFamily("cineverse_queue_waiting", "Buyers waiting in a showtime's waiting room now.",
-                                    labels=["showtime_id"])
-        admitted = GaugeMetricFamily("cineverse_queue_admitted", "Buyers holding an unexpired queue pass now.",
-                                     labels=["showtime_id"])
-        try:
-            for showtime_id, in_queue, active in occupancy_of_rooms():
-                waiting.add_metric([str(showtime_id)], in_queue)
-                admitted.add_metric([str(showtime_id)], active)
-        except RedisError:
-            pass  # the scrape still answers; the gauges are missing until Redis is back
-        yield waiting
-        yield admitted
+def add_live_collector(collector: Any) -> None:
+    """A collector read at every scrape, beside the counters (state that lives in Redis, not in a process:
+    app.services.waiting_room.gauges). Registered once per process."""
+    if all(type(c) is not type(collector) for c in _LIVE_COLLECTORS):
+        _LIVE_COLLECTORS.append(collector)
 
 
 # ---- HTTP ---------------------------------------------------------------------------------------

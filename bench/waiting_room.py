@@ -42,7 +42,7 @@ from typing import Any
 import requests
 
 from bench.common import gunicorn, percentile, prepare, stdout_to_stderr
-from bench.sellout import SERVER_ARGS, Connection, HttpError, Tally, _step
+from bench.sellout import SERVER_ARGS, Connection, Tally, _step
 from bench.ws_latency import cpu_seconds, gunicorn_workers, raise_nofile
 
 ROWS, PER_ROW = 26, 78
@@ -81,7 +81,7 @@ async def _queue_socket(port: int, showtime: int, token: str, timeout: float) ->
                 return message, time.time(), "admitted"
             if message.get("type") == "error":
                 return None, None, "error " + message["error"]["code"]
-    except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError) as exc:
+    except (TimeoutError, asyncio.IncompleteReadError, OSError) as exc:
         return None, None, type(exc).__name__
     finally:
         writer.close()
@@ -252,10 +252,9 @@ def run(buyers: int = 2000, arrival_s: float = 10.0, active_limit: int = 100, pr
     push_delays = [(pushed * 1000 - admitted) for admitted, _place, pushed in admissions if pushed is not None]
     waited = len(push_delays)
     arriving_until = (start + arrival_s) * 1000
-    phases = {"while_arriving": [d for (a, _p, t), d in zip([x for x in admissions if x[2] is not None], push_delays)
-                                 if a <= arriving_until],
-              "after_arrivals": [d for (a, _p, t), d in zip([x for x in admissions if x[2] is not None], push_delays)
-                                 if a > arriving_until]}
+    pushed = [x for x in admissions if x[2] is not None]
+    phases = {"while_arriving": [d for (a, _p, _t), d in zip(pushed, push_delays, strict=True) if a <= arriving_until],
+              "after_arrivals": [d for (a, _p, _t), d in zip(pushed, push_delays, strict=True) if a > arriving_until]}
     return {
         "scenario": "waiting room", "server": "gunicorn wsgi:app " + " ".join(SERVER_ARGS), "server_env": env,
         "buyers": buyers, "arrival_s": arrival_s, "active_limit": active_limit, "seats": ROWS * PER_ROW,

@@ -15,10 +15,9 @@ from app.schemas.catalogue import (
     MoviePage,
     MovieSchema,
     SeatMapSchema,
+    ShowtimeDetailSchema,
     ShowtimeFilterArgs,
     ShowtimePage,
-    ShowtimeDetailSchema,
-    ShowtimeSchema,
     TheatreFilterArgs,
     TheatrePage,
 )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import threading
 import time
@@ -113,7 +112,8 @@ class QueueWatch:
         first (under load a woken handler waits its turn behind every other greenlet); when the socket
         is busy the handler sends it."""
         with self.app.app_context():
-            text = json.dumps({"type": "admitted", "pass": passes.sign_pass(waiter.showtime_id, waiter.user_id, expires_ms),
+            queue_pass = passes.sign_pass(waiter.showtime_id, waiter.user_id, expires_ms)
+            text = json.dumps({"type": "admitted", "pass": queue_pass,
                                "pass_expires_at": room._iso(expires_ms).isoformat()})
         client = waiter.client
         if client is not None and client.send_lock.acquire(blocking=False):

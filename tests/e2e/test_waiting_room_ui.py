@@ -48,7 +48,8 @@ def test_staff_open_a_waiting_room_and_a_buyer_is_let_in_in_turn(app: Flask, ser
 
         # somebody else takes the one place
         first = {"Authorization": f"Bearer {_token(server, 'first@example.com')}"}
-        assert requests.post(f"{server}/api/showtimes/{showtime_id}/queue", headers=first, timeout=10).status_code == 200
+        queue = f"{server}/api/showtimes/{showtime_id}/queue"
+        assert requests.post(queue, headers=first, timeout=10).status_code == 200
         expect(page.get_by_test_id("queue-occupancy")).to_contain_text("1 choosing seats now", timeout=10_000)
 
         # the buyer waits, with a position, and no seat map yet
@@ -60,7 +61,7 @@ def test_staff_open_a_waiting_room_and_a_buyer_is_let_in_in_turn(app: Flask, ser
         expect(shop.locator("[data-seat]")).to_have_count(0)
 
         # the one ahead leaves: the seat map opens by itself, and holding a seat works with the pass
-        assert requests.delete(f"{server}/api/showtimes/{showtime_id}/queue", headers=first, timeout=10).status_code == 204
+        assert requests.delete(queue, headers=first, timeout=10).status_code == 204
         expect(shop.locator("[data-seat]")).to_have_count(216, timeout=10_000)
         expect(shop.get_by_test_id("live-status")).to_have_attribute("data-status", "live")
         shop.locator('[data-seat="A1"]').click()

@@ -28,11 +28,11 @@ from app.models import Showtime, ShowtimeStatus, User, WaitingRoom
 from app.models._types import utcnow
 from app.services.audit import audit
 from app.services.seats import facts
+from app.services.seats import scripts as seat_scripts
 from app.services.seats.keys import events_channel, global_gen_key, room_index_key, room_key
 from app.services.uow import after_commit
 from app.services.waiting_room import passes
 from app.services.waiting_room import scripts as room_scripts
-from app.services.seats import scripts as seat_scripts
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ def occupancy(showtime_id: int) -> dict[str, int | None]:
 def occupancy_of_rooms(limit: int = 200) -> list[tuple[int, int, int]]:
     """(showtime id, waiting, active) of every room in use (the room index), for the metrics."""
     client = get_redis()
-    showtime_ids = [int(s) for s in client.zrange(room_index_key(), 0, limit - 1)]
+    members: list[str] = client.zrange(room_index_key(), 0, limit - 1)  # type: ignore[assignment]
+    showtime_ids = [int(s) for s in members]
     pipe = client.pipeline(transaction=False)
     now = int(utcnow().timestamp() * 1000)
     for showtime_id in showtime_ids:
@@ -185,9 +186,8 @@ def _state(showtime_id: int, uid: str, result: list[Any]) -> QueueState | None:
     if code == room_scripts.PRE_QUEUE:
         return QueueState("pre_queue", {"state": "pre_queue", "opens_at": _iso(result[1]), "ticket": ticket})
     position = int(result[1])
-    return QueueState("waiting", {"state": "waiting", "position": position, "ticket": ticket,
-                                  "estimated_wait_s": estimated_wait(position, int(result[5]), int(result[2]) - int(result[6]),
-                                                                     int(result[7]), int(result[8]))})
+    wait = estimated_wait(position, int(result[5]), int(result[2]) - int(result[6]), int(result[7]), int(result[8]))
+    return QueueState("waiting", {"state": "waiting", "position": position, "ticket": ticket, "estimated_wait_s": wait})
 
 
 def estimated_wait(position: int, recent: int, window_ms: int, limit: int, ttl_ms: int) -> int:
@@ -246,7 +246,9 @@ def _tick_quietly(showtime_id: int) -> None:
 def due_showtimes(limit: int = 100, client: redis.Redis | None = None) -> list[int]:
     """Rooms whose next admission run is due (an opening, an expired pass)."""
     now = int(utcnow().timestamp() * 1000)
-    return [int(s) for s in (client or get_redis()).zrangebyscore(room_index_key(), "-inf", now, start=0, num=limit)]
+    due: list[str] = (client or get_redis()).zrangebyscore(  # type: ignore[assignment]
+        room_index_key(), "-inf", now, start=0, num=limit)
+    return [int(s) for s in due]
 
 
 def _uid(user_id: int | str) -> str:
