@@ -83,14 +83,16 @@ def register_blueprints(app: Flask) -> None:
     document_websocket()
 
 
+_SUBPROTOCOLS = {"name": "Sec-WebSocket-Protocol", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "`cineverse.v1`, and `bearer.<access token>` to sign in (answered `cineverse.v1`); "
+                                "a `?token=` in the URL is refused with 400 `token_in_url`"}
+
+
 def document_websocket() -> None:
-    """flask-sock routes are invisible to flask-smorest; describe the seat socket by hand."""
+    """flask-sock routes are invisible to flask-smorest; describe the sockets by hand."""
     api.spec.path(
         rule=Rule("/api/showtimes/<int:showtime_id>/seats/ws"),
-        parameters=[
-            {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": "an access token, so the snapshot marks the caller's own holds as mine"},
-        ],
+        parameters=[_SUBPROTOCOLS],
         operations={"get": {
             "tags": ["holds"],
             "summary": "Live seat map (WebSocket)",
@@ -99,10 +101,30 @@ def document_websocket() -> None:
                 '`{"type": "snapshot", "version": N, "seats": [...]}`; then every change arrives as '
                 '`{"type": "seat_locked" | "seat_released" | "seat_booked" | "seat_update", '
                 '"seat_ids": [...], "version": N}` with `version` strictly increasing: a gap means '
-                "re-fetch the seat map. No holder identities are sent. The server pings to keep the "
-                "connection alive behind proxies."
+                "re-fetch the seat map. No holder identities are sent; a signed-in viewer's own holds are "
+                "marked `mine`. Server to client only. The server pings to keep the connection alive."
             ),
             "responses": {"101": {"description": "switching protocols"},
-                          "404": {"description": "showtime_not_found"}},
+                          "400": {"description": "bad_handshake, token_in_url, bad_subprotocol"},
+                          "429": {"description": "too_many_sockets (WS_MAX_PER_IP)"}},
+        }},
+    )
+    api.spec.path(
+        rule=Rule("/api/showtimes/<int:showtime_id>/queue/ws"),
+        parameters=[_SUBPROTOCOLS],
+        operations={"get": {
+            "tags": ["waiting_room"],
+            "summary": "One's place in the waiting room, live (WebSocket)",
+            "description": (
+                "Signed in (the `bearer.` subprotocol), after joining with POST .../queue. Pushes "
+                '`{"type": "queue_position", "state": "waiting", "position": N, "estimated_wait_s": S}` (or '
+                '`"pre_queue"` with `opens_at`) when it changes, at most about once a second, and '
+                '`{"type": "admitted", "pass": "...", "pass_expires_at": "..."}` as soon as the buyer is '
+                "admitted, then closes (1000). Refusals after the upgrade: an `error` message with the HTTP "
+                "routes' code (unauthorized, token_revoked, not_in_queue, waiting_room_off) and a 1008 close."
+            ),
+            "responses": {"101": {"description": "switching protocols"},
+                          "400": {"description": "bad_handshake, token_in_url, bad_subprotocol"},
+                          "429": {"description": "too_many_sockets (WS_MAX_PER_IP)"}},
         }},
     )
