@@ -280,3 +280,19 @@ def test_sales_do_not_make_the_queue_reread_the_database_but_a_settings_change_d
     _setup(client, showtime.id, active_limit=2)  # a settings change: read once, and it admits the next at once
     assert client.get(f"/api/showtimes/{showtime.id}/queue", headers=auth_headers(users[1])).status_code == 200
     assert reads == [showtime.id]
+
+
+def test_a_scheduled_opening_without_a_room_refuses_holds_until_then(client, ctx):
+    showtime = make_showtime()
+    user = make_user()
+    opens = datetime.now(timezone.utc) + timedelta(hours=2)
+    _setup(client, showtime.id, enabled=False, sales_open_at=opens.isoformat())
+    refused = _lock(client, user, showtime.id, ["A1"])
+    assert refused.status_code == 403 and _code(refused) == "sales_not_open"
+    assert datetime.fromisoformat(refused.get_json()["error"]["details"]["opens_at"]) <= opens
+    order = client.post("/api/payments/create-order", json={"showtime_id": showtime.id, "seat_ids": ["A1"]},
+                        headers=auth_headers(user))
+    assert order.status_code == 403 and _code(order) == "sales_not_open"
+    assert _code(_join(client, user, showtime.id)) == "waiting_room_off"
+    _setup(client, showtime.id, enabled=False, sales_open_at=None)  # opened early by staff: at once
+    assert _lock(client, user, showtime.id, ["A1"]).status_code == 200
