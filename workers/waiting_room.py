@@ -10,7 +10,7 @@ import redis
 from celery import shared_task
 
 from app.celery_ext import single_instance
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.services import tasks
 from app.services.waiting_room import room
 
@@ -26,6 +26,8 @@ def admit_queues(limit: int = 100) -> dict[str, Any]:
     for showtime_id in due:
         try:
             admitted += room.tick(showtime_id)
+        except NotFound:
+            room.forget(showtime_id)  # a deleted showtime: never due again
         except (redis.RedisError, AppError) as exc:  # one room's trouble must not stop the others
             log.warning("waiting room of showtime %s: admission run failed (%s)", showtime_id, exc)
     if admitted:

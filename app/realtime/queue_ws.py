@@ -34,11 +34,11 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from app import metrics
 from app.errors import AppError, NotFound
-from app.extensions import db, remote_address
+from app.extensions import db, limiter, remote_address
 from app.realtime import ipslots
 from app.realtime.hub import Client, get_hub, text_frame
 from app.realtime.server import POLICY_VIOLATION, SeatServer, SendTimeout, UpgradedResponse
-from app.services.seats.keys import hash_key, room_key
+from app.services.seats.keys import room_key
 from app.services.waiting_room import passes, room
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,15 @@ class QueueWatch:
         self.app = app
         self._lock = threading.Lock()
         self._waiters: dict[int, set[Waiter]] = {}
+        self._watched: set[int] = set()  # showtimes with a watcher thread running (one each)
         self._moved: dict[int, bool] = {}
         self.estimates: dict[int, tuple[int, int, int, int, int]] = {}  # recent, window ms, limit, ttl, opens
 
     def add(self, waiter: Waiter) -> None:
         with self._lock:
-            group = self._waiters.setdefault(waiter.showtime_id, set())
-            start = not group
-            group.add(waiter)
+            self._waiters.setdefault(waiter.showtime_id, set()).add(waiter)
+            start = waiter.showtime_id not in self._watched
+            self._watched.add(waiter.showtime_id)
         if start:
             threading.Thread(target=self._watch, args=(waiter.showtime_id,), name="queue-watch", daemon=True).start()
 
@@ -139,8 +140,10 @@ class QueueWatch:
             with self._lock:
                 group = list(self._waiters.get(showtime_id, ()))
                 moved = self._moved.pop(showtime_id, False)
-            if not group:
-                return
+                if not group:  # the last waiter left: this watcher ends, the next waiter starts another
+                    self._watched.discard(showtime_id)
+                    self.estimates.pop(showtime_id, None)
+                    return
             if not moved and time.monotonic() - last_read < REREAD_EVERY_S:
                 continue
             last_read = time.monotonic()
@@ -156,7 +159,7 @@ class QueueWatch:
             client: redis.Redis = self.app.extensions["redis"]
             now = int(time.time() * 1000)
             pipe = client.pipeline(transaction=False)
-            pipe.hget(hash_key(showtime_id), "#room")
+            pipe.hget(room_key(showtime_id, "settings"), "v")
             pipe.zcount(room_key(showtime_id, "recent"), now - 300_000, "+inf")
             pipe.zrangebyscore(room_key(showtime_id, "recent"), now - 300_000, "+inf", start=0, num=1, withscores=True)
             for waiter in group:
@@ -184,8 +187,13 @@ def _message(state: room.QueueState) -> str:
                       default=lambda d: d.isoformat())
 
 
-def _position_message(watch: QueueWatch, waiter: Waiter) -> str:
-    recent, window, limit, ttl, opens = watch.estimates.get(waiter.showtime_id, (0, 0, 1, 600_000, 0))
+def _position_message(watch: QueueWatch, waiter: Waiter) -> str | None:
+    """The waiter's place as a message; None while the room's settings are not known here (a position
+    must never go out during the pre-queue, whose order is secret until the opening)."""
+    known = watch.estimates.get(waiter.showtime_id)
+    if known is None:
+        return None
+    recent, window, limit, ttl, opens = known
     if opens > time.time() * 1000:
         return json.dumps({"type": "queue_position", "state": "pre_queue",
                            "opens_at": room._iso(opens).isoformat()})
@@ -194,6 +202,27 @@ def _position_message(watch: QueueWatch, waiter: Waiter) -> str:
                        "estimated_wait_s": room.estimated_wait(position, recent, window, limit, ttl)})
 
 
+def _socket_account_key() -> str:
+    """Per-account key for connects: the user of the offered `bearer.` token (verified), else the address."""
+    from flask_jwt_extended import decode_token
+
+    from app.realtime import _offered_token
+
+    try:
+        token = _offered_token()
+        identity = decode_token(token)["sub"] if token else None
+    except Exception:  # noqa: BLE001 - the view refuses the token itself
+        identity = None
+    return f"account:{identity}" if identity is not None else f"address:{remote_address()}"
+
+
+def _limit(setting: str):  # type: ignore[no-untyped-def]
+    return lambda: current_app.config[setting]
+
+
+# Connects count against the queue routes' limits (a connect reads the caller's place, as GET does).
+@limiter.limit(_limit("RATE_LIMIT_QUEUE_PER_IP"))
+@limiter.limit(_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=_socket_account_key)
 def queue_ws(showtime_id: int) -> Any:
     """The view behind `WS /api/showtimes/<id>/queue/ws` (registered by app.realtime.init_app)."""
     from app.realtime import BadUpgrade, TooManySockets, _offered_token, _refuse, _viewer
@@ -289,7 +318,7 @@ def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState
                     continue
                 if woke:
                     text = _position_message(watch, waiter)
-                    if text != last:
+                    if text is not None and text != last:
                         client.send(text)
                         last, last_sent = text, time.monotonic()
                     continue

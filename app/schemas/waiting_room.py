@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from marshmallow import Schema, fields, validate
 
 
@@ -13,6 +15,7 @@ class WaitingRoomSettingsSchema(Schema):
     active_limit = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000),
                                   metadata={"description": "buyers holding an unexpired pass at once"})
     sales_open_at = fields.AwareDateTime(required=True, allow_none=True, format="iso",
+                                         validate=validate.Range(min=datetime(2000, 1, 1, tzinfo=timezone.utc)),
                                          metadata={"description": "nobody holds seats before it; arrivals "
                                                                   "before it are shuffled at the opening"})
     pass_ttl_s = fields.Integer(required=True, strict=True, validate=validate.Range(min=60, max=7200),

@@ -296,3 +296,55 @@ def test_a_scheduled_opening_without_a_room_refuses_holds_until_then(client, ctx
     assert _code(_join(client, user, showtime.id)) == "waiting_room_off"
     _setup(client, showtime.id, enabled=False, sales_open_at=None)  # opened early by staff: at once
     assert _lock(client, user, showtime.id, ["A1"]).status_code == 200
+
+
+def test_leaving_and_joining_again_before_the_opening_never_draws_a_new_place(client, ctx, redis_client):
+    """A pre-queue place is the account's for the showtime: re-rolling it by leaving and joining is useless,
+    and the ticket does not tell the place."""
+    showtime = make_showtime()
+    _setup(client, showtime.id, sales_open_at=(datetime.now(timezone.utc) + timedelta(hours=1)).isoformat())
+    user = make_user()
+    first = _join(client, user, showtime.id).get_json()
+    place = redis_client.zscore(room_key(showtime.id, "queue"), str(user.id))
+    assert first["state"] == "pre_queue" and first["ticket"].split(".")[3] == "0"
+    for _ in range(3):
+        assert client.delete(f"/api/showtimes/{showtime.id}/queue", headers=auth_headers(user)).status_code == 204
+        assert _join(client, user, showtime.id).get_json()["ticket"] == first["ticket"]
+        assert redis_client.zscore(room_key(showtime.id, "queue"), str(user.id)) == place
+
+
+def test_a_settings_copy_the_gate_cannot_read_keeps_it_closed(client, ctx, redis_client):
+    from app.services.seats.keys import hash_key
+
+    showtime = make_showtime()
+    user = make_user()
+    assert _lock(client, user, showtime.id, ["A1"]).status_code == 200  # no room: the copy says so
+    redis_client.hset(hash_key(showtime.id), "#room", "not,a,room")
+    refused = _lock(client, user, showtime.id, ["A2"])
+    assert refused.status_code == 403 and _code(refused) == "queue_pass_required"
+    redis_client.hdel(hash_key(showtime.id), "#room")  # a copy made before rooms existed: made again
+    assert _lock(client, user, showtime.id, ["A2"]).status_code == 200
+    staff = make_user(role=Role.ADMIN)
+    ancient = client.put(f"/api/admin/showtimes/{showtime.id}/waiting-room", headers=auth_headers(staff),
+                         json=_settings(sales_open_at="1960-01-01T00:00:00+00:00"))
+    assert ancient.status_code == 422
+
+
+def test_a_purchase_gives_back_the_admission_but_not_a_place_queued_for_again(client, ctx, redis_client):
+    showtime = make_showtime()
+    _setup(client, showtime.id)
+    first, second = make_user(), make_user()
+    assert _join(client, first, showtime.id).status_code == 200
+    assert _join(client, second, showtime.id).status_code == 202
+    room.bought(showtime.id, second.id)  # a late payment of an earlier admission
+    assert client.get(f"/api/showtimes/{showtime.id}/queue", headers=auth_headers(second)).get_json()["position"] == 1
+    room.bought(showtime.id, first.id)
+    assert client.get(f"/api/showtimes/{showtime.id}/queue", headers=auth_headers(second)).status_code == 200
+
+
+def test_the_beat_task_forgets_a_room_whose_showtime_is_gone(ctx, redis_client):
+    from workers.waiting_room import admit_queues
+
+    redis_client.zadd(room_index_key(), {"987654": 1})
+    assert admit_queues()["rooms"] == 1
+    assert redis_client.zscore(room_index_key(), "987654") is None

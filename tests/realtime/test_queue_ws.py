@@ -97,3 +97,40 @@ def test_a_suspended_buyer_cannot_wait_on_the_socket(client, room_live):
     message = json.loads(ws.recv())
     assert message["type"] == "error" and message["error"]["code"] in ("account_inactive", "token_revoked")
     ws.close()
+
+
+def test_queue_socket_connects_count_against_the_queue_limits(app, client, room_live):
+    port, showtime_id = room_live["port"], room_live["showtime"]
+    _uid, token = _user_token()
+    assert client.post(f"/api/showtimes/{showtime_id}/queue",
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    app.config["RATE_LIMIT_QUEUE_PER_ACCOUNT"] = "2/minute"
+    try:
+        statuses = []
+        for _ in range(4):
+            try:
+                ws = _connect(port, showtime_id, token)
+                statuses.append(101)
+                ws.close()
+            except websocket.WebSocketBadStatusException as exc:
+                statuses.append(exc.status_code)
+    finally:
+        app.config["RATE_LIMIT_QUEUE_PER_ACCOUNT"] = "30/minute;300/hour"
+    assert statuses == [101, 101, 429, 429]
+
+
+def test_one_watcher_thread_per_showtime_however_often_sockets_come_and_go(app):
+    from app.realtime.queue_ws import QueueWatch, Waiter
+
+    watch = QueueWatch(app)
+    started = []
+    real = watch._watch
+    watch._watch = lambda showtime_id: (started.append(showtime_id), real(showtime_id))  # type: ignore[method-assign]
+    last = None
+    for n in range(30):  # faster than a watcher's first wake: the same watcher serves them all
+        last = Waiter(424242, str(n + 1))
+        watch.add(last)
+        if n < 29:
+            watch.remove(last)
+    assert started == [424242]
+    watch.remove(last)

@@ -36,8 +36,9 @@ return 1
 # score in the active set) is the unexpired one their pass names; nil when the caller may go on.
 _LUA_ROOM_GATE = """
 local function room_refusal(room, active_key, uid, pass_exp, now)
-  local enabled, _, opens = string.match(room or '', '^(%d),(%d+),(%d+),(%d+)$')
-  if not enabled then return nil end
+  if room == '' then return nil end
+  local enabled, _, opens = string.match(room, '^(%d),(%d+),(%d+),(%d+)$')
+  if not enabled then return {-11} end  -- a copy this code cannot read: closed
   if tonumber(opens) > now then return {-12, tonumber(opens)} end
   if enabled == '1' then
     local score = redis.call('ZSCORE', active_key, uid)
@@ -86,7 +87,7 @@ local now = now_ms()
 if ARGV[6] == '1' then
   local gen = seat_gen(KEYS[7], KEYS[6])
   local meta = redis.call('HMGET', KEYS[5], '#gen', '#status', '#starts', '#room')
-  if meta[1] ~= gen then return {-2, gen} end
+  if meta[1] ~= gen or not meta[4] then return {-2, gen} end  -- no `#room`: a copy made before rooms existed
   local refusal = room_refusal(meta[4], KEYS[10], uid, ARGV[10], now)
   if refusal then return refusal end
   local unknown, unsellable = {}, {}

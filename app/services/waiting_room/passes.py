@@ -4,7 +4,10 @@ A pass (`qp1.<showtime>.<user>.<expires ms>.<mac>`) says "this user was admitted
 until then". The signature binds it to the user and the showtime; Redis decides whether the admission
 still stands: the lock script and the gate accept a pass only while the user's score in the room's
 active set equals the expiry the pass names (leaving, buying or a later admission ends it).
-A ticket (`qt1.<showtime>.<user>.<place>.<mac>`) names a place in the queue; it grants nothing.
+A ticket (`qt1.<showtime>.<user>.<arrival>.<mac>`) names a place in the queue and grants nothing; its
+arrival number is the first-come order after the opening, 0 in the pre-queue (whose places are secret).
+A pre-queue place is drawn once per account and showtime (`pre_queue_place`), so leaving and joining
+again never draws a better one.
 """
 
 from __future__ import annotations
@@ -36,8 +39,15 @@ def sign_pass(showtime_id: int, user_id: str, expires_ms: int) -> str:
     return f"qp1.{showtime_id}.{user_id}.{int(expires_ms)}.{_mac('qp1', showtime_id, user_id, int(expires_ms))}"
 
 
-def sign_ticket(showtime_id: int, user_id: str, place: int) -> str:
-    return f"qt1.{showtime_id}.{user_id}.{int(place)}.{_mac('qt1', showtime_id, user_id, int(place))}"
+def sign_ticket(showtime_id: int, user_id: str, arrival: int) -> str:
+    return f"qt1.{showtime_id}.{user_id}.{int(arrival)}.{_mac('qt1', showtime_id, user_id, int(arrival))}"
+
+
+def pre_queue_place(showtime_id: int, user_id: str) -> int:
+    """The account's place in the showtime's pre-queue: a keyed hash below 2^48, so the places of everyone
+    who came before the opening are a uniform shuffle nobody can predict or re-roll."""
+    digest = hmac.new(_key(), f"pre-queue.{showtime_id}.{user_id}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:6], "big")
 
 
 def pass_expiry(token: str | None, showtime_id: int, user_id: str) -> str:

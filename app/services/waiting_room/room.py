@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import redis
+from flask import current_app
 
 from app import metrics
 from app.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationError
@@ -134,7 +134,6 @@ def _keys(showtime_id: int) -> list[str]:
             room_index_key()]
 
 
-SETTINGS_TTL_S = 3600
 
 
 def fill_settings(showtime_id: int, expected_gen: str, client: redis.Redis | None = None) -> bool:
@@ -144,7 +143,9 @@ def fill_settings(showtime_id: int, expected_gen: str, client: redis.Redis | Non
     row = db.session.get(WaitingRoom, showtime_id)
     settings = facts.room_facts(row.enabled, row.active_limit, row.sales_open_at, row.pass_ttl_s) if row else ""
     keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key()]
-    return bool(seat_scripts.run("room_settings_fill", keys, [expected_gen, SETTINGS_TTL_S * 1000, settings], client))
+    # as short-lived as the seat facts: a lost announcement of a change outlives neither copy for long
+    ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
+    return bool(seat_scripts.run("room_settings_fill", keys, [expected_gen, ttl_ms, settings], client))
 
 
 def _run(name: str, showtime_id: int, uid: str, *extra: Any, client: redis.Redis | None = None) -> list[Any]:
@@ -175,6 +176,9 @@ def _state(showtime_id: int, uid: str, result: list[Any]) -> QueueState | None:
     code = int(result[0])
     if code == room_scripts.ROOM_OFF:
         raise _room_off(showtime_id)
+    if code == room_scripts.UNREADABLE:
+        raise ServiceUnavailable("The waiting room's settings cannot be read; try again shortly.",
+                                 code="server_busy", headers={"Retry-After": "5"})
     if code == room_scripts.ADMITTED:
         expires = int(result[1])
         return QueueState("admitted", {"state": "admitted", "pass": passes.sign_pass(showtime_id, uid, expires),
@@ -182,7 +186,7 @@ def _state(showtime_id: int, uid: str, result: list[Any]) -> QueueState | None:
     if code == room_scripts.NOT_IN_ROOM:
         return None
     place = int(float(result[4]))
-    ticket = passes.sign_ticket(showtime_id, uid, place)
+    ticket = passes.sign_ticket(showtime_id, uid, max(0, place - _PRE_QUEUE_PLACES))  # 0: a secret pre-queue place
     if code == room_scripts.PRE_QUEUE:
         return QueueState("pre_queue", {"state": "pre_queue", "opens_at": _iso(result[1]), "ticket": ticket})
     position = int(result[1])
@@ -202,7 +206,7 @@ def join(showtime_id: int, user_id: str) -> QueueState:
     """Join (or find again: one entry per account) the room's queue. Raises NotFound, Conflict
     `waiting_room_off`."""
     uid = _uid(user_id)
-    result = _run("room_visit", showtime_id, uid, "1", secrets.randbelow(_PRE_QUEUE_PLACES))
+    result = _run("room_visit", showtime_id, uid, "1", passes.pre_queue_place(showtime_id, uid))
     state = _state(showtime_id, uid, result)
     assert state is not None  # the visit that joins always leaves the caller in the room
     return state
@@ -219,14 +223,14 @@ def status(showtime_id: int, user_id: str) -> QueueState:
 
 def leave(showtime_id: int, user_id: str) -> bool:
     """Leave the queue or give the admission back; the next in line is admitted. Idempotent."""
-    return int(_run("room_leave", showtime_id, _uid(user_id))[0]) == 1
+    return int(_run("room_leave", showtime_id, _uid(user_id), "0")[0]) == 1
 
 
 def bought(showtime_id: int, user_id: int | str) -> None:
-    """After a booking commits: the buyer's place goes to the next in line. Never raises (the booking
-    stands; the pass then simply expires)."""
+    """After a booking commits: the buyer's admission goes to the next in line (a place they queued for
+    again meanwhile stays). Never raises (the booking stands; the pass then simply expires)."""
     try:
-        _run("room_leave", showtime_id, _uid(user_id))
+        _run("room_leave", showtime_id, _uid(user_id), "1")
     except (redis.RedisError, NotFound, ServiceUnavailable) as exc:
         log.warning("showtime %s: user %s's admission not given back after a purchase (%s)", showtime_id, user_id, exc)
 
@@ -249,6 +253,11 @@ def due_showtimes(limit: int = 100, client: redis.Redis | None = None) -> list[i
     due: list[str] = (client or get_redis()).zrangebyscore(  # type: ignore[assignment]
         room_index_key(), "-inf", now, start=0, num=limit)
     return [int(s) for s in due]
+
+
+def forget(showtime_id: int, client: redis.Redis | None = None) -> None:
+    """Take a room out of the beat task's index (its showtime is gone)."""
+    (client or get_redis()).zrem(room_index_key(), showtime_id)
 
 
 def _uid(user_id: int | str) -> str:

@@ -8,7 +8,7 @@ room.fill_settings, and runs the script again), else {state, a, now (ms), {admit
 expiry, joined at, ...}} and, from the visit, the caller's place (its score), the admissions of the last
 five minutes and the oldest of them, the active limit and the pass TTL (ms).
 state: 0 not in the room (leave: nothing to leave), 1 admitted (a = pass expiry; leave: left), 2 waiting
-(a = position), 3 before the opening (a = opens at), -13 room off.
+(a = position), 3 before the opening (a = opens at), -13 room off, -14 a settings copy it cannot read.
 """
 
 from __future__ import annotations
@@ -41,14 +41,17 @@ local meta = redis.call('HMGET', SETTINGS, 'v', 'g')
 local gen = room_gen(ROOMGEN, GGEN)
 if not meta[1] or meta[2] ~= gen then return {-2, gen} end
 local e, l, o, t = string.match(meta[1], '^(%d),(%d+),(%d+),(%d+)$')
+if meta[1] ~= '' and not e then return {-14, 0, now, {}} end  -- a copy this code cannot read
 local enabled, limit, opens, ttl = e == '1', tonumber(l or 0), tonumber(o or 0), tonumber(t or 0)
 local KEEP = 2 * 86400 * 1000  -- a room's keys outlive their last use by two days
+local BATCH = 500
 
 local function admit()
   redis.call('ZREMRANGEBYSCORE', ACTIVE, '-inf', now)  -- passes that expired free their places
   local out = {}
   if enabled and opens <= now then
     local free = limit - redis.call('ZCARD', ACTIVE)
+    if free > BATCH then free = BATCH end  -- a huge limit is filled a batch per run (the next run is due now)
     if free > 0 then
       local popped = redis.call('ZPOPMIN', QUEUE, free)
       local ids = {}
@@ -74,6 +77,7 @@ local function admit()
   -- the next run this room needs without anybody asking: its opening, or its first pass's expiry
   local due = nil
   if enabled and opens > now then due = opens end
+  if enabled and opens <= now and #out >= 3 * BATCH and redis.call('ZCARD', QUEUE) > 0 then due = now end
   local first = redis.call('ZRANGE', ACTIVE, 0, 0, 'WITHSCORES')
   if #first > 0 and (due == nil or tonumber(first[2]) < due) then due = tonumber(first[2]) end
   if due then redis.call('ZADD', INDEX, due, sid) else redis.call('ZREM', INDEX, sid) end
@@ -114,11 +118,13 @@ end
 return answer(admit())
 """
 
-# Leaves the queue or gives the admission back (a purchase does that too); the next in line is admitted.
+# Leaves the queue or gives the admission back; the next in line is admitted. ARGV[4] "1": the admission
+# only (a purchase: a late payment must not take away a place the buyer queued for again).
 _LUA_LEAVE = _LUA_ROOM + """
-local waiting = redis.call('ZREM', QUEUE, uid)
+local waiting = 0
+if ARGV[4] ~= '1' then waiting = redis.call('ZREM', QUEUE, uid) end
 local active = redis.call('ZREM', ACTIVE, uid)
-redis.call('HDEL', JOINED, uid)
+if ARGV[4] ~= '1' then redis.call('HDEL', JOINED, uid) end
 if waiting > 0 then
   redis.call('PUBLISH', channel, '{"type":"queue_moved","showtime_id":' .. sid .. ',"at":' .. now .. '}')
 end
@@ -144,4 +150,4 @@ for _name, _source in (("room_visit", _LUA_VISIT), ("room_leave", _LUA_LEAVE), (
                        ("room_gate", _LUA_GATE), ("room_settings_fill", _LUA_SETTINGS_FILL)):
     seat_scripts.register(_name, _source)
 
-NOT_IN_ROOM, ADMITTED, WAITING, PRE_QUEUE, ROOM_OFF = 0, 1, 2, 3, -13
+NOT_IN_ROOM, ADMITTED, WAITING, PRE_QUEUE, ROOM_OFF, UNREADABLE = 0, 1, 2, 3, -13, -14

@@ -15,7 +15,7 @@ export type WaitingRoomView =
   | { phase: "open" } // the showtime has no waiting room (any more): go straight to the seats
   | { phase: "error"; message: string };
 
-const POLL_MS = 5_000; // only while the socket is down
+const POLL_MS = 15_000; // only while the socket is down (within the per-account limit of 300 an hour)
 
 function viewOf(showtimeId: number, state: QueueState): WaitingRoomView {
   if (state.state === "admitted" && state.pass && state.pass_expires_at) {
