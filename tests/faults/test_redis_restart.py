@@ -66,7 +66,8 @@ def test_redis_restarted_between_lock_and_verify(app, own_redis, tmp_path):
             assert refunded.status_code == 200 and refunded.get_json()["status"] == "refunded", refunded.get_json()
 
             bookings = db.session.scalars(sa.select(Booking).where(Booking.showtime_id == showtime.id)).all()
-            assert [(b.user_id, b.seat_labels, b.state) for b in bookings] == [(first.id, ["E5"], BookingState.CONFIRMED)]
+            assert [(b.user_id, b.seat_labels, b.state) for b in bookings] == [
+                (first.id, ["E5"], BookingState.CONFIRMED)]
             states = dict(db.session.execute(sa.select(Order.gateway_order_id, Order.state)
                                              .where(Order.showtime_id == showtime.id)).all())
             assert states == {"order_First": OrderState.BOOKED, "order_Second": OrderState.REFUNDED}
