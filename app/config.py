@@ -161,6 +161,9 @@ class Config:
                                          "max_overflow": self.DB_MAX_OVERFLOW, "pool_timeout": self.DB_POOL_TIMEOUT_S}
         )
         self.REDIS_URL = _env("REDIS_URL")  # None -> in-process stand-in (fakeredis)
+        # "host:port,host:port": the lock store, seat events, queue and rate limits on a Redis Cluster;
+        # REDIS_URL (or CELERY_BROKER_URL) stays the Celery broker's single Redis
+        self.REDIS_CLUSTER_NODES = _env("REDIS_CLUSTER_NODES")
         self.REDIS_MAX_CONNECTIONS = _int("REDIS_MAX_CONNECTIONS", 64, 2, 10_000)
         self.REDIS_POOL_TIMEOUT_S = _int("REDIS_POOL_TIMEOUT_S", 5, 1, 120)
         self.CELERY_EAGER = self.REDIS_URL is None or _bool("CELERY_EAGER", False)

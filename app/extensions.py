@@ -77,7 +77,16 @@ class RedisExtension:
 
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
-        if url:
+        nodes = app.config.get("REDIS_CLUSTER_NODES")
+        if nodes:
+            from redis.cluster import ClusterNode, RedisCluster
+
+            startup = [ClusterNode(host, int(port)) for host, _, port in
+                       (node.strip().rpartition(":") for node in str(nodes).split(",") if node.strip())]
+            client: Any = RedisCluster(startup_nodes=startup, decode_responses=True,
+                                  max_connections=app.config["REDIS_MAX_CONNECTIONS"], socket_connect_timeout=2,
+                                  socket_timeout=5)
+        elif url:
             client = redis.Redis(connection_pool=redis_pool(app, url, decode_responses=True))
         else:
             import fakeredis

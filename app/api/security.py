@@ -58,6 +58,8 @@ def init_auth(app: Flask) -> None:
     def _failed(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
         return error_response(Unauthorized("The token was refused.", code="invalid_token"))
 
+    if app.config.get("REDIS_CLUSTER_NODES"):
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "redis+cluster://" + str(app.config["REDIS_CLUSTER_NODES"]))
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     if app.config["RATELIMIT_STORAGE_URI"] == app.config.get("REDIS_URL"):
         # the limiter's own client gets the same bounded, waiting pool as the app's (limits would make

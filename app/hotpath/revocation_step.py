@@ -22,6 +22,7 @@ from app.errors import Unauthorized
 from app.extensions import db
 from app.models import User
 from app.services.revocation import checked_jtis, is_revoked, revoked_key, warm_key
+from app.services.seats.keys import clustered
 from app.services.seats.scripts import GuardRefused
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ def with_revocation_guard(step: Callable[[Sequence[str]], T], payload: dict[str,
         if payload is None:
             return step(())
     jtis = checked_jtis(payload)
-    if len(jtis) != 2:  # a token without a numeric subject: the usual check, then the step
+    if len(jtis) != 2 or clustered():  # no numeric subject, or a cluster (the guard keys are in other
+        # slots than the script's): the usual check, then the step
         if is_revoked(jtis):
             raise revoked_error(payload)
         return step(())

@@ -17,7 +17,7 @@ import redis
 
 from app.extensions import get_redis
 from app.services.seats import scripts
-from app.services.seats.keys import events_channel, expiry_key, index_key, showtime_prefix, version_key
+from app.services.seats.keys import clustered, events_channel, expiry_key, index_key, showtime_prefix, version_key
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,15 @@ def due_showtimes(limit: int = 500, client: redis.Redis | None = None) -> list[i
 
 def sweep_showtime(showtime_id: int, client: redis.Redis | None = None) -> Lapsed:
     """Release the lapsed holds of one showtime and publish `seat_released` for them (idempotent)."""
-    out = scripts.run("sweep", [expiry_key(showtime_id), index_key(), version_key(showtime_id)],
+    out = scripts.run("sweep", [expiry_key(showtime_id), index_key(showtime_id), version_key(showtime_id)],
                [showtime_id, showtime_prefix(showtime_id), events_channel()], client)
+    if clustered():  # the script kept the index in the showtime's slot: the real one follows it
+        redis_client = client or get_redis()
+        first = redis_client.zrange(expiry_key(showtime_id), 0, 0, withscores=True)
+        if first:
+            redis_client.zadd(index_key(), {str(showtime_id): first[0][1]})  # type: ignore[index]
+        else:
+            redis_client.zrem(index_key(), showtime_id)
     lapsed = Lapsed(showtime_id, list(out[0]), version=int(out[2]) or None)
     for member in out[1]:
         label, _, uid = member.partition("|")

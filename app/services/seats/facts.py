@@ -43,7 +43,7 @@ from app.extensions import db, get_redis
 from app.models import Screen, SeatState, Showtime, ShowtimeSeat, WaitingRoom
 from app.models._types import UTCDateTime
 from app.services.seats import scripts
-from app.services.seats.keys import gen_key, global_gen_key, hash_key, room_key
+from app.services.seats.keys import clustered, facts_index_key, gen_key, global_gen_key, hash_key, room_key
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,10 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
     stripe = holder.lock
     queued = stripe.acquire(timeout=FILL_WAIT_S)  # bounded: past it, this request reads for itself
     try:
+        if clustered():  # before the read: a change nobody can attribute, from now on, bumps this copy
+            redis_client.zadd(facts_index_key(), {str(showtime_id): int(time.time() * 1000)})
         pipe = redis_client.pipeline(transaction=False)
-        pipe.get(global_gen_key())
+        pipe.get(global_gen_key(showtime_id))
         pipe.get(gen_key(showtime_id))
         pipe.hget(hash_key(showtime_id), "#gen")
         overall, own, stored = pipe.execute()
@@ -182,7 +184,7 @@ def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bo
     # for the seat map (seatmap.py): the seats it shows as booked or blocked, and its template's digest
     fields += ["#taken", json.dumps(taken, separators=(",", ":")), "#static", rows.static_digest]
     ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
-    return bool(scripts.run("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key()],
+    return bool(scripts.run("seat_fill", [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(showtime_id)],
                            [expected_gen, ttl_ms, *fields], client))
 
 
@@ -194,10 +196,24 @@ def invalidate(showtime_ids: set[int], client: redis.Redis | None = None, rooms:
     keys = [global_gen_key() if showtime_id == ALL else gen_key(showtime_id) for showtime_id in sorted(showtime_ids)]
     keys += [room_key(showtime_id, "gen") for showtime_id in sorted(rooms)]  # `rooms` are in showtime_ids too
     try:
+        if ALL in showtime_ids and clustered():
+            keys += _cluster_copies(redis_client)
         _bump(redis_client, keys)
     except redis.RedisError as exc:
         log.warning("seat cache invalidation failed for showtimes %s (%s); retrying", sorted(showtime_ids), exc)
         threading.Thread(target=_bump_later, args=(redis_client, keys), name="seat-facts-bump", daemon=True).start()
+
+
+FACTS_INDEX_KEEP_MS = 600_000  # far longer than a copy lives (SEAT_CACHE_TTL_S)
+
+
+def _cluster_copies(client: redis.Redis) -> list[str]:
+    """On a cluster, what a change nobody can attribute bumps: the counter of every showtime filled lately
+    (and each one's room settings), since the scripts there cannot read the global counter."""
+    now = int(time.time() * 1000)
+    client.zremrangebyscore(facts_index_key(), "-inf", now - FACTS_INDEX_KEEP_MS)
+    filled: list[str] = client.zrange(facts_index_key(), 0, -1)  # type: ignore[assignment]
+    return [key for sid in filled for key in (gen_key(int(sid)), room_key(int(sid), "gen"))]
 
 
 def _bump(client: redis.Redis, keys: list[str]) -> None:

@@ -39,8 +39,9 @@ from app.extensions import db, get_redis
 from app.metrics import SEAT_HOLDS_RELEASED
 from app.models._types import UTCDateTime
 from app.models.seating import SEAT_LABEL
-from app.services.seats import facts, rules, scripts
+from app.services.seats import cluster, facts, rules, scripts
 from app.services.seats.keys import (
+    clustered,
     deadline_key,
     events_channel,
     expiry_key,
@@ -176,9 +177,9 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
                               details={"max": maximum})
     ttl = int(ttl_ms or config["SEAT_LOCK_TTL_MS"])
     total = int(config["HOLD_MAX_SEATS_PER_USER"])
-    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), index_key(), version_key(showtime_id),
-            facts.hash_key(showtime_id), facts.gen_key(showtime_id), facts.global_gen_key(),
-            deadline_key(showtime_id, uid), user_holds_key(uid), room_key(showtime_id, "active")]
+    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), index_key(showtime_id), version_key(showtime_id),
+            facts.hash_key(showtime_id), facts.gen_key(showtime_id), facts.global_gen_key(showtime_id),
+            deadline_key(showtime_id, uid), user_holds_key(uid, showtime_id), room_key(showtime_id, "active")]
     keys += [hold_key(showtime_id, s) for s in labels]
     args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *_lifetime_args(), total,
                        passes.pass_expiry(queue_pass, showtime_id, uid), *labels]
@@ -218,6 +219,10 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
     if result[0] == -10:
         raise Conflict(f"You can hold at most {total} seats across all showtimes (you hold {result[1]}).",
                        code="hold_limit_exceeded", details={"max": total, "held": int(result[1])})
+    if clustered() and (over := cluster.after_lock(showtime_id, uid, result, total, client)) is not None:
+        release(showtime_id, uid, over[0], check_seats=False, client=client)  # what this lock took
+        raise Conflict(f"You can hold at most {total} seats across all showtimes (you hold {over[1]}).",
+                       code="hold_limit_exceeded", details={"max": total, "held": over[1]})
     log.debug("seats held showtime=%s user=%s seats=%s", showtime_id, uid, ",".join(labels))
     return HoldResult(showtime_id, labels, _iso(result[1]), _my_holds(result[4]), int(result[3]))
 
@@ -237,9 +242,12 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
         raise ValueError(f"unknown event type {event!r}")
     uid = str(user_id)
     labels = normalize_labels(seat_ids)
-    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id), user_holds_key(uid)]
+    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id),
+            user_holds_key(uid, showtime_id)]
     keys += [hold_key(showtime_id, s) for s in labels]
     result = scripts.run_guarded("release", keys, [uid, showtime_id, events_channel(), event, *labels], guard, client)
+    if clustered() and result[0] != 0 and result[1]:
+        cluster.after_release(showtime_id, uid, list(result[1]), client)
     if result[0] == 0:
         raise Forbidden("Only the holder can release these seats.", code="not_holder",
                         details={"showtime_id": showtime_id, "seat_ids": list(result[1])})
@@ -283,9 +291,12 @@ def extend(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl
     ttl = int(ttl_ms or current_app.config["SEAT_LOCK_TTL_MS"])
     if limit_renewals:
         _count_renewal(showtime_id, uid, ttl, client)
-    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), deadline_key(showtime_id, uid), user_holds_key(uid)]
+    keys = [user_key(showtime_id, uid), expiry_key(showtime_id), deadline_key(showtime_id, uid),
+            user_holds_key(uid, showtime_id)]
     keys += [hold_key(showtime_id, s) for s in labels]
     result = scripts.run("extend", keys, [uid, ttl, showtime_id, *_lifetime_args(), *labels], client)
+    if clustered() and result[0] == 1:
+        cluster.after_extend(showtime_id, uid, result[3], client)
     if result[0] == -9:
         raise _deadline_reached(showtime_id, list(result[1]), result[2])
     if result[0] == 0:

@@ -54,8 +54,11 @@ def deadline_key(showtime_id: int, user_id: str) -> str:
     return f"{showtime_prefix(showtime_id)}deadline:{user_id}"
 
 
-def user_holds_key(user_id: str) -> str:
-    """Every showtime's holds of one user: outside any showtime's hash tag (see the module docstring)."""
+def user_holds_key(user_id: str, showtime_id: int | None = None) -> str:
+    """Every showtime's holds of one user: outside any showtime's hash tag (see the module docstring). Inside
+    a script on a cluster, a stand-in in the showtime's slot (holds.lock checks the real one after it)."""
+    if showtime_id is not None and clustered():
+        return f"{showtime_prefix(showtime_id)}user-holds:{user_id}"
     return f"{_prefix()}:user-holds:{user_id}"
 
 
@@ -67,7 +70,18 @@ def version_key(showtime_id: int) -> str:
     return f"{showtime_prefix(showtime_id)}version"
 
 
-def index_key() -> str:
+def clustered() -> bool:
+    """Whether the lock store is a Redis Cluster (REDIS_CLUSTER_NODES): a script may then touch the keys
+    of one slot only, so the keys below that are not a showtime's own get an in-slot stand-in inside the
+    scripts (`showtime_id` given), and the callers do the cross-slot part as steps of their own."""
+    return bool(this_app().config.get("REDIS_CLUSTER_NODES"))
+
+
+def index_key(showtime_id: int | None = None) -> str:
+    """The hold index; inside a script on a cluster, a stand-in in the showtime's slot (the caller updates
+    the real index after the script)."""
+    if showtime_id is not None and clustered():
+        return f"{showtime_prefix(showtime_id)}hold-index"
     return f"{_prefix()}:hold-index"
 
 
@@ -87,8 +101,18 @@ def gen_key(showtime_id: int) -> str:
     return f"{showtime_prefix(showtime_id)}seats-gen"
 
 
-def global_gen_key() -> str:
+def global_gen_key(showtime_id: int | None = None) -> str:
+    """The counter of changes nobody could attribute to a showtime. Inside a script on a cluster, a key in
+    the showtime's slot that nothing writes ("0"): there such a change bumps every showtime that has a
+    facts copy instead (facts.invalidate, the facts index)."""
+    if showtime_id is not None and clustered():
+        return f"{showtime_prefix(showtime_id)}seats-gen-all"
     return f"{_prefix()}:seats-gen"
+
+
+def facts_index_key() -> str:
+    """On a cluster: showtimes with a facts copy, scored by when it was filled (facts.invalidate)."""
+    return f"{_prefix()}:facts-index"
 
 
 def room_key(showtime_id: int, part: str) -> str:
@@ -98,5 +122,8 @@ def room_key(showtime_id: int, part: str) -> str:
     return f"{showtime_prefix(showtime_id)}room:{part}"
 
 
-def room_index_key() -> str:
+def room_index_key(showtime_id: int | None = None) -> str:
+    """The rooms' due index; inside a script on a cluster, a stand-in in the showtime's slot."""
+    if showtime_id is not None and clustered():
+        return f"{showtime_prefix(showtime_id)}room-index"
     return f"{_prefix()}:room-index"

@@ -176,7 +176,7 @@ templates = _Templates()
 
 
 def _read_live(showtime_id: int, client: redis.Redis | None, guard: Sequence[str] = ()) -> list[Any]:
-    keys = [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(), version_key(showtime_id),
+    keys = [hash_key(showtime_id), gen_key(showtime_id), global_gen_key(showtime_id), version_key(showtime_id),
             expiry_key(showtime_id)]
     return scripts.run_guarded("seat_view", keys, [f"{showtime_prefix(showtime_id)}hold:"], guard, client)
 

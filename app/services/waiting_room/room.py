@@ -29,7 +29,7 @@ from app.models._types import utcnow
 from app.services.audit import audit
 from app.services.seats import facts
 from app.services.seats import scripts as seat_scripts
-from app.services.seats.keys import events_channel, global_gen_key, room_index_key, room_key
+from app.services.seats.keys import clustered, events_channel, global_gen_key, room_index_key, room_key
 from app.services.uow import after_commit
 from app.services.waiting_room import passes
 from app.services.waiting_room import scripts as room_scripts
@@ -129,9 +129,9 @@ class QueueState:
 
 
 def _keys(showtime_id: int) -> list[str]:
-    return [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(),
+    return [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(showtime_id),
             *(room_key(showtime_id, part) for part in ("queue", "active", "joined", "seq", "recent")),
-            room_index_key()]
+            room_index_key(showtime_id)]
 
 
 
@@ -142,7 +142,7 @@ def fill_settings(showtime_id: int, expected_gen: str, client: redis.Redis | Non
     _showtime(showtime_id)
     row = db.session.get(WaitingRoom, showtime_id)
     settings = facts.room_facts(row.enabled, row.active_limit, row.sales_open_at, row.pass_ttl_s) if row else ""
-    keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key()]
+    keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(showtime_id)]
     # as short-lived as the seat facts: a lost announcement of a change outlives neither copy for long
     ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
     return bool(seat_scripts.run("room_settings_fill", keys, [expected_gen, ttl_ms, settings], client))
@@ -155,10 +155,22 @@ def _run(name: str, showtime_id: int, uid: str, *extra: Any, client: redis.Redis
         result = seat_scripts.run(name, _keys(showtime_id), args, client)
         if result[0] != -2:
             _count_admissions(result[2], result[3])
+            if clustered():
+                _mirror_index(showtime_id, client)
             return list(result)
         fill_settings(showtime_id, str(result[1]), client)  # NotFound for an unknown showtime
     raise ServiceUnavailable("The waiting room is being updated; try again.", code="server_busy",
                              headers={"Retry-After": "1"})
+
+
+def _mirror_index(showtime_id: int, client: redis.Redis | None) -> None:
+    """On a cluster the scripts keep the room's due time in its own slot: the beat task's index follows."""
+    redis_client = client or get_redis()
+    due = redis_client.zscore(room_index_key(showtime_id), str(showtime_id))
+    if due is None:
+        redis_client.zrem(room_index_key(), str(showtime_id))
+    else:
+        redis_client.zadd(room_index_key(), {str(showtime_id): due})
 
 
 def _count_admissions(now_ms: int, admitted: list[Any]) -> None:
@@ -315,7 +327,7 @@ def require_pass(showtime_id: int, user_id: int | str, token: str | None, client
     """Extend and create-order: refuse without a valid pass while the room is enabled, and before the
     opening. One Redis round trip (the seat facts' copy of the settings)."""
     uid = str(user_id)
-    keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(),
+    keys = [room_key(showtime_id, "settings"), room_key(showtime_id, "gen"), global_gen_key(showtime_id),
             room_key(showtime_id, "active")]
     args = [uid, passes.pass_expiry(token, showtime_id, uid)]
     result = seat_scripts.run("room_gate", keys, args, client)
