@@ -112,6 +112,9 @@ class AppLimiter(Limiter):
     counters. init_app records the storage on the app and the lookups read the current app's."""
 
     def init_app(self, app: Flask) -> None:
+        # Flask-Limiter adds each app's RATELIMIT_STORAGE_OPTIONS to the ones it kept from the apps before
+        # (another app's connection pool would reach this app's storage): start from this app's alone
+        self._storage_options = {}
         super().init_app(app)
         if self.enabled:
             app.extensions["rate_limit_backend"] = (self._storage, self._limiter)

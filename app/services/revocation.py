@@ -204,15 +204,19 @@ def is_revoked(jtis: Sequence[str]) -> bool:
     try:
         client = get_redis()
         pipe = client.pipeline(transaction=False)
-        pipe.exists(*keys)
+        for key in keys:  # one EXISTS each: on a Redis Cluster the keys live in different slots
+            pipe.exists(key)
         pipe.exists(warm_key())
-        revoked, warm = pipe.execute()
-        if revoked:
+        *revoked, warm = pipe.execute()
+        if any(revoked):
             return True
         if warm:
             return False
         _warm_revocation_cache(client)
-        return bool(client.exists(*keys))
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(key)
+        return any(pipe.execute())
     except PoolExhausted:
         raise  # the server is full, Redis is fine: shed the request (503) rather than add a query
     except redis.exceptions.RedisError as exc:

@@ -30,8 +30,8 @@ def test_a_worker_killed_mid_webhook_books_once_after_redelivery(app, tmp_path):
     settings = {"RAZORPAY_KEY_ID": KEY_ID, "RAZORPAY_KEY_SECRET": KEY_SECRET,
                 "PAYMENTS_WEBHOOK_SECRET": WEBHOOK_SECRET, "TICKETS_DIR": str(tickets)}
     log = tmp_path / "worker.log"
-    proc = start_worker(log, settings, options=("--pool", "prefork", "--concurrency", "1",
-                                                "--include", "tests.workers.slow_webhook"))
+    proc = start_worker(log, {**settings, "CINEVERSE_TEST_SLOW_WEBHOOK": "1"},
+                        options=("--pool", "prefork", "--concurrency", "1", "--include", "tests.workers.slow_webhook"))
     shop = make_test_app(CELERY_EAGER=False, CELERY_BROKER_URL=BROKER_URL, **settings)
     try:
         with shop.app_context():
