@@ -91,3 +91,23 @@ def stdout_to_stderr() -> Iterator[None]:
     when it stops, which would land in the middle of a driver's JSON document."""
     with redirect_stdout(sys.stderr):
         yield
+
+
+@contextmanager
+def on_cluster(enabled: bool) -> Iterator[str | None]:
+    """With `enabled`, a 3+3 Redis Cluster on free loopback ports (tests/cluster_support.py) for the run:
+    REDIS_CLUSTER_NODES is set for the bench process and every server it starts, and the cluster is
+    stopped (by pid) afterwards. Yields the nodes setting, None without a cluster."""
+    if not enabled:
+        yield None
+        return
+    from tests.cluster_support import LocalCluster
+
+    local = LocalCluster()
+    local.start()
+    os.environ["REDIS_CLUSTER_NODES"] = local.nodes_setting
+    try:
+        yield local.nodes_setting
+    finally:
+        os.environ.pop("REDIS_CLUSTER_NODES", None)
+        local.stop()

@@ -26,7 +26,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.common import ROOT, gunicorn, prepare, stdout_to_stderr
+from bench.common import ROOT, gunicorn, on_cluster, prepare, stdout_to_stderr
 
 LUA = ROOT / "bench" / "wrk_phase.lua"
 CEILING_APP = "bench.ceiling:app"
@@ -126,10 +126,13 @@ def main() -> None:
                         help="HOLD_LANE_ENABLED=false: every lock and unlock through the Flask views")
     parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
                         help="leave out the ceiling app (bench/ceiling.py) and its two phases")
+    parser.add_argument("--cluster", action="store_true",
+                        help="the app on a 3+3 Redis Cluster started for the run (the ceiling stays on REDIS_URL)")
     ns = parser.parse_args()
-    with stdout_to_stderr():
+    with stdout_to_stderr(), on_cluster(ns.cluster) as nodes:
         result = run(min(ns.clients, 216), min(ns.seconds, 120), ns.workers, ns.threads, ns.worker_class,
                      max(1, min(ns.rounds, 20)), ns.hold_lane, ns.ceiling)
+        result["redis"] = f"cluster {nodes}" if nodes else "single"
     print(json.dumps(result, indent=2))
 
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.common import BENCH_REDIS_URL, gunicorn, percentile, prepare
+from bench.common import BENCH_REDIS_URL, gunicorn, on_cluster, percentile, prepare
 
 WORKER_CLASSES = {
     "gevent": ["-c", "app/gunicorn_conf.py", "--workers", "1"],  # the deployed configuration, one process
@@ -492,10 +492,13 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="client processes the listeners are split over")
     parser.add_argument("--per-ip-cap", type=int, default=0, help="the server's WS_MAX_PER_IP (0: off)")
     parser.add_argument("--memory", action="store_true", help="the workers' memory per socket")
+    parser.add_argument("--cluster", action="store_true", help="the app and the publisher on a 3+3 Redis Cluster")
     ns = parser.parse_args()
-    print(json.dumps(run(min(ns.listeners, 20_000), min(ns.events, 200), ns.interval, ns.worker_class,
-                         max(1, min(ns.workers, 8)), max(1, min(ns.processes, 16)), max(0, ns.per_ip_cap),
-                         ns.memory), indent=2))
+    with on_cluster(ns.cluster) as nodes:
+        result = run(min(ns.listeners, 20_000), min(ns.events, 200), ns.interval, ns.worker_class,
+                     max(1, min(ns.workers, 8)), max(1, min(ns.processes, 16)), max(0, ns.per_ip_cap), ns.memory)
+    result["redis"] = f"cluster {nodes}" if nodes else "single"
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
