@@ -180,7 +180,8 @@ def exception_response(exc: Exception) -> Response:
         log.warning("connection pool exhausted: %s", exc)
         return error_response(ServiceUnavailable("The server is at capacity; try again in a moment.",
                                                  code="server_busy", headers={"Retry-After": "1"}))
-    if isinstance(exc, redis.exceptions.RedisError):
+    # RedisClusterException is not a RedisError (redis-py): a cluster that cannot be reached, a slot not covered
+    if isinstance(exc, (redis.exceptions.RedisError, redis.exceptions.RedisClusterException)):
         log.warning("redis unavailable: %s", exc)
         return error_response(ServiceUnavailable("The seat lock store is unavailable; try again shortly.",
                                                  code="redis_unavailable", headers={"Retry-After": "5"}))
@@ -201,5 +202,6 @@ def exception_response(exc: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     # Flask picks the handler of the closest class; each one answers with exception_response.
-    for kind in (AppError, HTTPException, redis.exceptions.RedisError, sqlalchemy.exc.OperationalError, Exception):
+    for kind in (AppError, HTTPException, redis.exceptions.RedisError, redis.exceptions.RedisClusterException,
+                 sqlalchemy.exc.OperationalError, Exception):
         app.register_error_handler(kind, exception_response)

@@ -54,6 +54,8 @@ class LocalCluster:
         self.processes[port] = subprocess.Popen(
             [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
              "--cluster-config-file", f"nodes-{port}.conf", "--cluster-node-timeout", "2000",
+             # a replica takes over however long ago it last heard from its master (a test's cluster is new)
+             "--cluster-replica-validity-factor", "0",
              "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -71,6 +73,18 @@ class LocalCluster:
         subprocess.run([REDIS_CLI, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
                         "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=60)
         self.wait_ok()
+        self.wait_replicas()
+
+    def wait_replicas(self, timeout: float = 30) -> None:
+        """Every replica linked to its master (a failover needs it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            infos = [redis.Redis(port=p, socket_timeout=0.5).info("replication") for p in self.processes]
+            replicas = [i for i in infos if i.get("role") == "slave"]
+            if len(replicas) == NODES // 2 and all(i.get("master_link_status") == "up" for i in replicas):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the cluster's replicas did not link to their masters")
 
     def wait_ok(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
