@@ -135,6 +135,13 @@ class AppLimiter(Limiter):
         return backend[1] if backend else super().limiter
 
 
+def config_limit(setting: str):  # type: ignore[no-untyped-def]
+    """A rate limit read from the app's config on every request (so each app, and each test, has its own)."""
+    from flask import current_app
+
+    return lambda: current_app.config[setting]
+
+
 def remote_address() -> str:
     """The client for per-IP limits: the socket's address, or the forwarded one only when
     TRUSTED_PROXY_HOPS > 0 (create_app then wraps the app in ProxyFix, which rewrites remote_addr).

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import staff_required
 from app.api.docs import error_responses
-from app.extensions import limiter
+from app.extensions import config_limit, limiter
 from app.schemas.accounts import (
     LoginSchema,
     LogoutSchema,
@@ -42,11 +42,6 @@ blp = AccountsBlueprint("users", __name__, url_prefix="/api/user", description="
 _SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def _limit(setting: str):  # type: ignore[no-untyped-def]
-    """A limit read from the app's config on every request (so each app, and each test, has its own)."""
-    return lambda: current_app.config[setting]
-
-
 def _body_email() -> str:
     """Per-address key: the (normalised) email in the JSON or form body."""
     data = request.get_json(silent=True) if request.is_json else request.form
@@ -63,8 +58,8 @@ def _errors(**described: str):  # type: ignore[no-untyped-def]
 
 
 @blp.route("/send-otp", methods=["POST"])
-@limiter.limit(_limit("RATE_LIMIT_OTP_PER_IP"))
-@limiter.limit(_limit("RATE_LIMIT_OTP_PER_ADDRESS"), key_func=_body_email)
+@limiter.limit(config_limit("RATE_LIMIT_OTP_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_OTP_PER_ADDRESS"), key_func=_body_email)
 @blp.arguments(SendOtpSchema, error_status_code=422)
 @blp.response(202, OtpSentSchema)
 @_errors(e422="validation_error", e429="rate_limited (per IP, per address, or the resend cooldown); see Retry-After")
@@ -81,7 +76,7 @@ def send_otp(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/verify-otp", methods=["POST"])
-@limiter.limit(_limit("RATE_LIMIT_VERIFY_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_VERIFY_PER_IP"))
 @blp.arguments(VerifyOtpSchema, error_status_code=422)
 @blp.response(200, RegistrationTokenSchema)
 @_errors(e400="otp_invalid (details.attempts_left), otp_expired (none, expired, used or voided after too "
@@ -95,7 +90,7 @@ def verify_otp(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/register", methods=["POST"])
-@limiter.limit(_limit("RATE_LIMIT_AUTH_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_AUTH_PER_IP"))
 @blp.arguments(RegisterSchema, error_status_code=422)
 @blp.response(201, RegisteredSchema)
 @_errors(e401="registration_token_invalid", e409="email_taken, phone_taken",
@@ -111,8 +106,8 @@ _FORM_DOC = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"
 
 
 @blp.route("/login", methods=["POST"])
-@limiter.limit(_limit("RATE_LIMIT_LOGIN_PER_IP"))
-@limiter.limit(_limit("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT"), key_func=_body_email,
+@limiter.limit(config_limit("RATE_LIMIT_LOGIN_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT"), key_func=_body_email,
                deduct_when=lambda response: response.status_code == 401)
 @blp.arguments(LoginSchema, location="json_or_form", error_status_code=422)
 @blp.response(200, TokenSchema)
@@ -126,7 +121,7 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/login-otp", methods=["POST"])
-@limiter.limit(_limit("RATE_LIMIT_VERIFY_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_VERIFY_PER_IP"))
 @blp.arguments(VerifyOtpSchema, error_status_code=422)
 @blp.response(200, TokenSchema)
 @_errors(e400="otp_invalid (details.attempts_left), otp_expired", e401="invalid_credentials (no active account "
@@ -157,7 +152,7 @@ def logout(body: dict[str, Any]) -> None:
 
 
 @blp.route("/refresh", methods=["POST"])
-@limiter.limit(_limit("RATE_LIMIT_AUTH_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_AUTH_PER_IP"))
 @blp.arguments(RefreshSchema, required=False, error_status_code=422)  # first: the JWT reader expects an object
 @jwt_required(refresh=True, locations=["headers", "json"])
 @blp.doc(security=_SECURITY)

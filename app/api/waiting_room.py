@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_jwt_extended import get_jwt_identity, jwt_required, verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from app.api.auth import current_staff, staff_required
 from app.api.docs import error_responses
-from app.extensions import limiter, remote_address
+from app.extensions import config_limit, limiter, remote_address
 from app.schemas.waiting_room import QueueStateSchema, WaitingRoomSchema, WaitingRoomSettingsSchema
 from app.services.uow import transaction
 from app.services.waiting_room import gauges, room  # noqa: F401  (gauges: the queue gauges in /metrics)
@@ -28,10 +27,6 @@ blp = Blueprint("waiting_room", __name__, url_prefix="/api",
 
 _AUTH = "unauthorized, invalid_token, token_expired, token_revoked, account_inactive"
 _SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-
-
-def _limit(setting: str):  # type: ignore[no-untyped-def]
-    return lambda: current_app.config[setting]
 
 
 def _account_key() -> str:
@@ -45,8 +40,8 @@ def _account_key() -> str:
 
 
 def _queue_route(fn):  # type: ignore[no-untyped-def]
-    fn = limiter.limit(_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=_account_key)(fn)
-    fn = limiter.limit(_limit("RATE_LIMIT_QUEUE_PER_IP"))(fn)
+    fn = limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=_account_key)(fn)
+    fn = limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_IP"))(fn)
     fn = blp.doc(security=_SECURITY)(fn)
     return jwt_required()(fn)
 

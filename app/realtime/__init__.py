@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_jwt_extended import decode_token, get_unverified_jwt_headers
@@ -119,10 +120,12 @@ def _error_message(exc: Exception) -> str:
     return json.dumps({"type": "error", **(response.get_json() or {})})
 
 
-@bp.route("/api/showtimes/<int:showtime_id>/seats/ws", websocket=True)
-def seats_ws(showtime_id: int) -> Response:
-    """Snapshot of the seats, then every seat event of the showtime; a `bearer.` subprotocol marks the
-    viewer's holds (see the module docstring)."""
+SocketRun = Callable[[SeatServer, "str | None", ipslots.Slot], None]
+
+
+def serve_socket(showtime_id: int, kind: str, run: SocketRun) -> Response:
+    """What every socket route does around its own `run(ws, token, slot)`: the token offer, the per-IP
+    slot, the upgrade (refusals before it as JSON errors), and past it the ends a socket may come to."""
     metrics.skip_http_metrics()  # refusals before the upgrade included: the route is a socket, not a request
     token = _offered_token()
     slot = ipslots.acquire(remote_address())
@@ -134,19 +137,26 @@ def seats_ws(showtime_id: int) -> Response:
         except (RemoteProtocolError, HandshakeFailed) as exc:
             raise BadUpgrade(details={"reason": str(exc)}) from exc
         try:
-            _run(ws, showtime_id, token, slot)
+            run(ws, token, slot)
         except SendTimeout:
-            log.info("dropped a websocket of showtime %s that stopped reading", showtime_id)
+            log.info("dropped a %s socket of showtime %s that stopped reading", kind, showtime_id)
         except (ConnectionClosed, OSError, LocalProtocolError):
             pass  # the client went away mid-send, or sent something and was closed
         except Exception:  # past the upgrade an HTTP error answer would only garble the stream
-            log.exception("seat websocket of showtime %s failed", showtime_id)
+            log.exception("%s socket of showtime %s failed", kind, showtime_id)
             ws.close_quietly(INTERNAL_ERROR)
         finally:
             ws.close_quietly()
     finally:
         slot.release()
     return UpgradedResponse(ws)
+
+
+@bp.route("/api/showtimes/<int:showtime_id>/seats/ws", websocket=True)
+def seats_ws(showtime_id: int) -> Response:
+    """Snapshot of the seats, then every seat event of the showtime; a `bearer.` subprotocol marks the
+    viewer's holds (see the module docstring)."""
+    return serve_socket(showtime_id, "seat", lambda ws, token, slot: _run(ws, showtime_id, token, slot))
 
 
 def _refuse(ws: SeatServer, exc: Exception, reason: str) -> None:

@@ -25,19 +25,16 @@ import time
 from typing import Any
 
 import redis
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask_jwt_extended.exceptions import JWTExtendedException, NoAuthorizationError
 from jwt import PyJWTError
-from simple_websocket import ConnectionClosed
-from simple_websocket import ConnectionError as HandshakeFailed
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from app import metrics
 from app.errors import AppError, NotFound
-from app.extensions import db, limiter, remote_address
+from app.extensions import config_limit, db, limiter, remote_address
 from app.realtime import ipslots
 from app.realtime.hub import Client, get_hub, text_frame
-from app.realtime.server import POLICY_VIOLATION, SeatServer, SendTimeout, UpgradedResponse
+from app.realtime.server import POLICY_VIOLATION, SeatServer
 from app.services.seats.keys import room_key
 from app.services.waiting_room import passes, room
 
@@ -216,54 +213,33 @@ def _socket_account_key() -> str:
     return f"account:{identity}" if identity is not None else f"address:{remote_address()}"
 
 
-def _limit(setting: str):  # type: ignore[no-untyped-def]
-    return lambda: current_app.config[setting]
-
-
 # Connects count against the queue routes' limits (a connect reads the caller's place, as GET does).
-@limiter.limit(_limit("RATE_LIMIT_QUEUE_PER_IP"))
-@limiter.limit(_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=_socket_account_key)
+@limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_IP"))
+@limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=_socket_account_key)
 def queue_ws(showtime_id: int) -> Any:
     """The view behind `WS /api/showtimes/<id>/queue/ws` (registered by app.realtime.init_app)."""
-    from app.realtime import BadUpgrade, TooManySockets, _offered_token, _refuse, _viewer
+    from app.realtime import serve_socket
 
-    metrics.skip_http_metrics()
-    token = _offered_token()
-    slot = ipslots.acquire(remote_address())
-    if slot is None:
-        raise TooManySockets(details={"limit": current_app.config["WS_MAX_PER_IP"]})
+    return serve_socket(showtime_id, "queue", lambda ws, token, slot: _run(ws, showtime_id, token, slot))
+
+
+def _run(ws: SeatServer, showtime_id: int, token: str | None, slot: ipslots.Slot) -> None:
+    from app.realtime import _refuse, _viewer
+
     try:
-        try:
-            ws = SeatServer(request.environ, send_timeout=float(current_app.config["WS_SEND_TIMEOUT_S"]))
-        except (RemoteProtocolError, HandshakeFailed) as exc:
-            raise BadUpgrade(details={"reason": str(exc)}) from exc
-        try:
-            try:
-                viewer = _viewer(token, load_user=False)
-                if viewer is None:
-                    raise NoAuthorizationError("Sign in to wait in the queue.")
-                state = room.status(showtime_id, viewer)
-            except (JWTExtendedException, PyJWTError) as exc:
-                _refuse(ws, exc, "token refused")
-                return UpgradedResponse(ws)
-            except (AppError, NotFound) as exc:
-                _refuse(ws, exc, "not in the queue")
-                return UpgradedResponse(ws)
-            finally:
-                db.session.remove()  # a socket lives long; it must not keep a pooled connection
-            _serve(ws, showtime_id, viewer, state, slot)
-        except SendTimeout:
-            log.info("dropped a queue socket of showtime %s that stopped reading", showtime_id)
-        except (ConnectionClosed, OSError, LocalProtocolError):
-            pass
-        except Exception:
-            log.exception("queue socket of showtime %s failed", showtime_id)
-            ws.close_quietly(1011)
-        finally:
-            ws.close_quietly()
+        viewer = _viewer(token, load_user=False)
+        if viewer is None:
+            raise NoAuthorizationError("Sign in to wait in the queue.")
+        state = room.status(showtime_id, viewer)
+    except (JWTExtendedException, PyJWTError) as exc:
+        _refuse(ws, exc, "token refused")
+        return
+    except (AppError, NotFound) as exc:
+        _refuse(ws, exc, "not in the queue")
+        return
     finally:
-        slot.release()
-    return UpgradedResponse(ws)
+        db.session.remove()  # a socket lives long; it must not keep a pooled connection
+    _serve(ws, showtime_id, viewer, state, slot)
 
 
 def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState, slot: ipslots.Slot) -> None:

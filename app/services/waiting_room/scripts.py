@@ -15,30 +15,25 @@ from __future__ import annotations
 
 from app.services.seats import scripts as seat_scripts
 
-# The generation a room's settings copy must carry: its own counter and the global seats-gen (a change
-# the app could not attribute).
-_LUA_ROOM_GEN = """
-local function room_gen(room_gen_key, global_key)
-  return (redis.call('GET', room_gen_key) or '0') .. ':' .. (redis.call('GET', global_key) or '0')
-end
-"""
+# The generation a room's settings copy must carry is seat_gen(global seats-gen, room gen): its own
+# counter and the global one (a change the app could not attribute), spelled as the seat facts' is.
 
 # KEYS: settings, room gen, global seats-gen   ARGV: expected gen, ttl ms, settings ("" for none)
 # Stores the settings only if no change was announced since the caller read `expected gen`.
-_LUA_SETTINGS_FILL = _LUA_ROOM_GEN + """
-if room_gen(KEYS[2], KEYS[3]) ~= ARGV[1] then return 0 end
+_LUA_SETTINGS_FILL = seat_scripts._LUA_GEN + """
+if seat_gen(KEYS[3], KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'g', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
 # The settings, the admission run and the answer, shared by every script below.
-_LUA_ROOM = seat_scripts._LUA_PUBLISH + _LUA_ROOM_GEN + """
+_LUA_ROOM = seat_scripts._LUA_PUBLISH + seat_scripts._LUA_GEN + """
 local SETTINGS, ROOMGEN, GGEN, QUEUE, ACTIVE, JOINED, SEQ, RECENT, INDEX = unpack(KEYS)
 local uid, sid, channel = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
 local meta = redis.call('HMGET', SETTINGS, 'v', 'g')
-local gen = room_gen(ROOMGEN, GGEN)
+local gen = seat_gen(GGEN, ROOMGEN)
 if not meta[1] or meta[2] ~= gen then return {-2, gen} end
 local e, l, o, t = string.match(meta[1], '^(%d),(%d+),(%d+),(%d+)$')
 if meta[1] ~= '' and not e then return {-14, 0, now, {}} end  -- a copy this code cannot read
@@ -139,9 +134,9 @@ return {0, 0, now, admit()}
 
 # KEYS: settings, room gen, global seats-gen, active   ARGV: user, pass expiry ('' for none)
 # The on-sale gate alone (extend, create-order): {-2, gen}, the gate's refusal ({-12, opens}, {-11}), or {1}.
-_LUA_GATE = seat_scripts._LUA_PUBLISH + _LUA_ROOM_GEN + seat_scripts._LUA_ROOM_GATE + """
+_LUA_GATE = seat_scripts._LUA_PUBLISH + seat_scripts._LUA_GEN + seat_scripts._LUA_ROOM_GATE + """
 local meta = redis.call('HMGET', KEYS[1], 'v', 'g')
-local gen = room_gen(KEYS[2], KEYS[3])
+local gen = seat_gen(KEYS[3], KEYS[2])
 if not meta[1] or meta[2] ~= gen then return {-2, gen} end
 return room_refusal(meta[1], KEYS[4], ARGV[1], ARGV[2], now_ms()) or {1}
 """
