@@ -76,10 +76,19 @@ run-stack: venv frontend
 	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
 
 # ---- checks -------------------------------------------------------------------------------------
+# The hold, seat-map, WebSocket and purchase tests, run a second time with the lock store on a Redis Cluster
+# that pytest starts on loopback for that run (tests/conftest.py --on-cluster); tests/cluster, in the first run,
+# has the cluster's own tests (failover, slot moves, two hosts).
+CLUSTER_TESTS ?= tests/services/test_holds.py tests/services/test_seat_facts.py tests/api/test_holds_api.py \
+  tests/api/test_hold_lane.py tests/api/test_seat_map_cache.py tests/realtime/test_seats_ws.py \
+  tests/api/test_purchase.py tests/api/test_purchase_razorpay.py tests/api/test_waiting_room.py \
+  tests/realtime/test_queue_ws.py
+
 test: services venv-dev frontend
 	@if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory browser; fi
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) --on-cluster $(CLUSTER_TESTS)
 
 lint: venv-dev
 	$(BIN)/ruff check app workers tests bench

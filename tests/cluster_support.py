@@ -100,6 +100,30 @@ class LocalCluster:
             time.sleep(0.1)
         raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
 
+    def owner(self, slot: int) -> int:
+        """The port of the master that serves `slot`."""
+        for entry in redis.Redis(port=self.ports[0]).execute_command("CLUSTER", "SLOTS"):
+            if int(entry[0]) <= slot <= int(entry[1]):
+                return int(entry[2][1])
+        raise RuntimeError(f"slot {slot} has no master")
+
+    def move_slot(self, slot: int, to_port: int) -> None:
+        """Migrate one slot, keys and all, to another master (CLUSTER SETSLOT IMPORTING / MIGRATING, MIGRATE,
+        SETSLOT NODE on every master), as `redis-cli --cluster reshard` does."""
+        source_port = self.owner(slot)
+        source, target = redis.Redis(port=source_port), redis.Redis(port=to_port)
+        source_id, target_id = source.execute_command("CLUSTER", "MYID"), target.execute_command("CLUSTER", "MYID")
+        target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        while keys := source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            source.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *keys)
+        for port in (to_port, source_port):
+            redis.Redis(port=port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        for port in self.processes:
+            if port not in (to_port, source_port) and redis.Redis(port=port).info("replication")["role"] == "master":
+                redis.Redis(port=port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        self.wait_ok()
+
     def client(self) -> RedisCluster:
         return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", p) for p in self.ports[:3]],
                             decode_responses=True)

@@ -3,6 +3,10 @@
 TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/cineverse_test) is recreated from the
 migrations once per run; tables are truncated and the Redis database flushed after every test.
 TEST_REDIS_URL defaults to redis://127.0.0.1:6379/15. A missing service fails the run; it never skips.
+
+`pytest --on-cluster` runs the chosen tests with the lock store on a Redis Cluster instead (a cluster of its
+own on loopback, tests/cluster_support.py, started for the run and stopped after it): `make test` runs the
+hold, seat-map, WebSocket and purchase tests that way as well. The broker stays on the single Redis.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sqlalchemy as sa
 from celery._state import _set_task_join_will_block
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.cluster import RedisCluster
 
 from app import create_app
 from app.config import TestConfig
@@ -44,12 +49,49 @@ def _recreate_database(url: str) -> None:
     admin.dispose()
 
 
+_ON_CLUSTER: dict[str, object] = {}  # the run's cluster, with --on-cluster
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--on-cluster", action="store_true",
+                     help="run the tests with the lock store on a Redis Cluster started for the run")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--on-cluster"):
+        from tests.cluster_support import LocalCluster
+
+        cluster = LocalCluster()
+        cluster.start()
+        _ON_CLUSTER["cluster"] = cluster
+        _ON_CLUSTER["nodes"] = os.environ["REDIS_CLUSTER_NODES"] = cluster.nodes_setting  # servers it starts too
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cluster = _ON_CLUSTER.pop("cluster", None)
+    if cluster is not None:
+        os.environ.pop("REDIS_CLUSTER_NODES", None)
+        cluster.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"lock store: Redis Cluster {_ON_CLUSTER['nodes']}" if _ON_CLUSTER else None
+
+
 def make_test_app(**overrides: object) -> Flask:
     settings: dict[str, object] = {"SQLALCHEMY_DATABASE_URI": DATABASE_URL.replace(
         "postgresql://", "postgresql+psycopg2://", 1), "REDIS_URL": REDIS_URL, "CELERY_EAGER": True,
         "EMBEDDED_DB": False, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 20}}
+    if _ON_CLUSTER:
+        settings["REDIS_CLUSTER_NODES"] = _ON_CLUSTER["nodes"]
     settings.update(overrides)
     return create_app(TestConfig(**settings))
+
+
+def single_redis_app(**overrides: object) -> Flask:
+    """An app on one Redis server whatever the run: the tests of that server being down, or reached through
+    a proxy that drops it, are about the single-server path (the cluster's faults are tests/cluster's)."""
+    return make_test_app(REDIS_CLUSTER_NODES=None, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +119,14 @@ def _isolate(request: pytest.FixtureRequest) -> Iterator[None]:
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        application.extensions["redis"].flushdb()
+        flush_lock_store(application.extensions["redis"])
+
+
+def flush_lock_store(client: redis.Redis) -> None:
+    if isinstance(client, RedisCluster):
+        client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        client.flushdb()
 
 
 @pytest.fixture(autouse=True)

@@ -22,9 +22,11 @@ from typing import Any
 
 import redis
 from flask import Flask
+from redis.cluster import RedisCluster
 from simple_websocket import ConnectionClosed
 from wsproto.events import Ping
 
+from app.realtime.shards import ShardSubscriber
 from app.services.seats import events
 
 log = logging.getLogger(__name__)
@@ -192,14 +194,17 @@ class Hub:
         self.subscribed = threading.Event()
         self.subscriptions = 0  # how many times the subscriber has (re)subscribed
         self.delivered = 0
+        self.shards: ShardSubscriber | None = None  # on a Redis Cluster, instead of the one subscriber
+        redis_client = app.extensions.get("redis")
+        if isinstance(redis_client, RedisCluster):
+            self.shards = ShardSubscriber(redis_client, self._shard_channel, self._dispatch, self._shard_resubscribed)
 
     # ---- registry ----
     def add(self, client: Client, wait: float = 2.0) -> None:
         """Register a client; the subscriber is started (lazily) and awaited first so that a snapshot
         taken after this call misses no event. If Redis is down the client is registered anyway and
         re-synced when the subscription is confirmed."""
-        self.ensure_started()
-        self.subscribed.wait(wait)
+        self.follow(client.showtime_id, wait)
         with self._lock:
             self._clients.setdefault(client.showtime_id, set()).add(client)
 
@@ -210,6 +215,20 @@ class Hub:
                 clients.discard(client)
                 if not clients:
                     del self._clients[client.showtime_id]
+        self.unfollow(client.showtime_id)
+
+    def follow(self, showtime_id: int, wait: float = 2.0) -> None:
+        """Receive a showtime's events in this process (each seat or queue socket follows its showtime while
+        it is open), waiting up to `wait` seconds for the subscription that carries them."""
+        if self.shards is not None:
+            self.shards.follow(showtime_id, wait)
+            return
+        self.ensure_started()
+        self.subscribed.wait(wait)
+
+    def unfollow(self, showtime_id: int) -> None:
+        if self.shards is not None:
+            self.shards.unfollow(showtime_id)
 
     def clients(self, showtime_id: int | None = None) -> list[Client]:
         with self._lock:
@@ -219,6 +238,8 @@ class Hub:
 
     # ---- subscriber ----
     def ensure_started(self) -> None:
+        if self.shards is not None:
+            return  # the shard subscriptions start with the first follow()
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
@@ -227,6 +248,8 @@ class Hub:
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        if self.shards is not None:
+            self.shards.stop(timeout)
         self._stop.set()
         thread = self._thread
         if thread is not None:
@@ -235,7 +258,21 @@ class Hub:
 
     @property
     def running(self) -> bool:
+        if self.shards is not None:
+            return self.shards.running
         return self._thread is not None and self._thread.is_alive()
+
+    def _shard_channel(self, showtime_id: int) -> str:
+        with self.app.app_context():
+            return events.channel(showtime_id)
+
+    def _shard_resubscribed(self, showtime_id: int) -> None:
+        """A showtime's shard subscription was (re)confirmed: its sockets may have missed events."""
+        for c in self.clients(showtime_id):
+            c.request_resync()
+        watch = self.app.extensions.get("queue_watch")
+        if watch is not None:
+            watch.moved(showtime_id)
 
     def _run(self) -> None:
         backoff = 0.2

@@ -124,6 +124,12 @@ class QueueWatch:
                 client.send_lock.release()
         waiter.admitted_message = text
 
+    def moved(self, showtime_id: int) -> None:
+        """One showtime's events may have been missed (its shard subscription came back): its room re-reads."""
+        with self._lock:
+            if showtime_id in self._waiters:
+                self._moved[showtime_id] = True
+
     def moved_all(self) -> None:
         """The subscriber (re)subscribed: events may have been missed; every room re-reads."""
         with self._lock:
@@ -248,7 +254,8 @@ def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState
     watch = get_watch(app)
     waiter = Waiter(showtime_id, viewer, client)
     ws.on_closed = waiter.wake.set
-    get_hub(app).ensure_started()  # the admissions arrive through the seat events' subscriber
+    hub = get_hub(app)
+    hub.follow(showtime_id, wait=0)  # the admissions arrive through the seat events' subscriber
     watch.add(waiter)
     heartbeat = float(app.config.get("WS_HEARTBEAT_S", 25))
     try:
@@ -307,6 +314,7 @@ def _serve(ws: SeatServer, showtime_id: int, viewer: str, state: room.QueueState
                     last_sent = time.monotonic()
     finally:
         watch.remove(waiter)
+        hub.unfollow(showtime_id)
 
 
 def _refuse_client(client: Client, exc: Exception) -> None:

@@ -20,7 +20,7 @@ from werkzeug.test import Client
 from app.extensions import db
 from app.hotpath.lane import MAX_BODY, HoldLane, install
 from app.models import Role
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, single_redis_app
 from tests.factories import auth_headers, make_showtime, make_user
 
 
@@ -332,7 +332,7 @@ def test_the_body_read_by_the_lane_reaches_the_app_whole(app, entry, known):
 
 
 def test_the_lane_answers_redis_down_as_the_views_do(known):
-    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    down = single_redis_app(REDIS_URL="redis://127.0.0.1:1/0")
     lane = Entry(down)
     try:
         client = Client(down)

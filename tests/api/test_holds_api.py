@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Role
-from tests.conftest import REDIS_URL, make_test_app
+from tests.conftest import REDIS_URL, single_redis_app
 from tests.factories import auth_headers, make_showtime, make_user
 from tests.tcp_proxy import TcpProxy
 
@@ -165,7 +165,7 @@ def test_racing_requests_one_winner(app, setup):
 
 
 def test_redis_down_locks_503_seat_map_from_db(setup):
-    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    down = single_redis_app(REDIS_URL="redis://127.0.0.1:1/0")
     client = down.test_client()
     with down.app_context():
         response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["A1"]}, headers=setup["alice"])
@@ -186,7 +186,7 @@ def test_redis_down_locks_503_seat_map_from_db(setup):
 def test_recovers_by_itself_when_redis_returns(setup):
     target = urlsplit(REDIS_URL)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379).start()
-    flaky = make_test_app(REDIS_URL=f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
+    flaky = single_redis_app(REDIS_URL=f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
     client = flaky.test_client()
     with flaky.app_context():
         try:
@@ -277,7 +277,7 @@ def test_a_revoked_token_gets_401_from_lock_while_redis_is_down(client, setup):
     headers = auth_headers(user)
     assert client.post("/api/user/logout", headers=headers).status_code == 204
     db.session.commit()
-    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    down = single_redis_app(REDIS_URL="redis://127.0.0.1:1/0")
     with down.app_context():
         try:
             for action in ("redis-lock-seats", "redis-unlock-seats"):

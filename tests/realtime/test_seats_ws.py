@@ -19,7 +19,7 @@ from app.extensions import db
 from app.realtime.hub import get_hub
 from app.services.seats import holds
 from app.services.tasks import EXPIRE_HOLDS
-from tests.conftest import DATABASE_URL, REDIS_URL, make_test_app
+from tests.conftest import DATABASE_URL, REDIS_URL, make_test_app, single_redis_app
 from tests.factories import make_showtime, make_user
 from tests.realtime.helpers import (
     connect,
@@ -160,7 +160,7 @@ def test_heartbeat_pings_and_silent_clients_are_dropped(ctx):
 
 
 def test_redis_down_snapshot_from_database(ctx):
-    down = make_test_app(REDIS_URL="redis://127.0.0.1:1/0")
+    down = single_redis_app(REDIS_URL="redis://127.0.0.1:1/0")
     showtime = make_showtime()
     try:
         with serve_in_thread(down) as port:
@@ -179,19 +179,25 @@ def test_redis_down_snapshot_from_database(ctx):
 def test_subscriber_reconnects_and_resyncs_clients(app, ctx):
     target = urlsplit(REDIS_URL)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379).start()
-    flaky = make_test_app(REDIS_URL=f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
+    flaky = single_redis_app(REDIS_URL=f"redis://127.0.0.1:{proxy.port}{target.path or '/0'}")
+    direct = single_redis_app()  # the same Redis, not through the proxy
     showtime = make_showtime()
+
+    def lock(label: str) -> None:
+        with direct.app_context():
+            holds.lock(showtime.id, "7", [label])
+
     try:
         with serve_in_thread(flaky) as port:
             ws = connect(port, showtime.id)
             assert receive(ws)["holds_available"] is True
             proxy.stop()  # the server's Redis goes away; a lock made meanwhile is missed by its subscriber
-            holds.lock(showtime.id, "7", ["F1"])
+            lock("F1")
             proxy.start()
             resync = receive_until(ws, lambda m: m["type"] == "snapshot", timeout=15)[-1]
             seats = {s["id"]: s for s in resync["seats"]}
             assert seats["F1"]["status"] == "locked" and resync["holds_available"] is True
-            holds.lock(showtime.id, "7", ["F2"])
+            lock("F2")
             event = receive_until(ws, lambda m: m["type"] == "seat_locked", timeout=5)[-1]
             assert event["seat_ids"] == ["F2"] and event["version"] > resync["version"]
             ws.close()
@@ -200,6 +206,9 @@ def test_subscriber_reconnects_and_resyncs_clients(app, ctx):
         get_hub(flaky).stop()
         with flaky.app_context():
             db.engine.dispose()
+        with direct.app_context():
+            db.engine.dispose()
+            direct.extensions["redis"].flushdb()  # on a cluster run the session's flush is the cluster's
 
 
 def test_a_lock_made_through_one_process_reaches_a_client_of_another(ctx):

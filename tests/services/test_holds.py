@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from redis.cluster import ClusterPubSub, RedisCluster
 
 from app.errors import Conflict, Forbidden, NotFound, ValidationError
 from app.extensions import db
@@ -42,17 +43,23 @@ def book_seats(showtime, labels):
     db.session.commit()
 
 
-def listen(redis_client):
+def listen(redis_client, showtime_id):
+    """The showtime's seat events: the one channel of a single Redis, its shard channel on a cluster."""
     pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(holds.events_channel())
+    if isinstance(redis_client, RedisCluster):
+        pubsub.ssubscribe(holds.events_channel(showtime_id))
+        pubsub.get_sharded_message(timeout=1.0)  # the confirmation
+    else:
+        pubsub.subscribe(holds.events_channel(showtime_id))
     return pubsub
 
 
 def next_events(pubsub, count, timeout=3.0):
+    read = pubsub.get_sharded_message if isinstance(pubsub, ClusterPubSub) else pubsub.get_message
     events, deadline = [], time.monotonic() + timeout
     while len(events) < count and time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=0.2)
-        if message:
+        message = read(timeout=0.2)
+        if message and message["type"] in ("message", "smessage"):
             events.append(json.loads(message["data"]))
     return events
 
@@ -141,7 +148,7 @@ def test_all_racers_for_the_same_seats_one_wins(app, showtime):
 
 def test_all_or_nothing_leaves_nothing_behind(showtime, redis_client):
     holds.lock(showtime.id, "2", ["A3"])
-    pubsub = listen(redis_client)
+    pubsub = listen(redis_client, showtime.id)
     with pytest.raises(Conflict) as err:
         holds.lock(showtime.id, "1", ["A1", "A2", "A3", "A4"])
     assert err.value.code == "seat_taken"
@@ -234,7 +241,7 @@ def test_release_and_extend_only_by_the_holder(showtime, redis_client):
 
 
 def test_events_carry_strictly_increasing_versions(showtime, redis_client):
-    pubsub = listen(redis_client)
+    pubsub = listen(redis_client, showtime.id)
     first = holds.lock(showtime.id, "1", ["A1"])
     holds.lock(showtime.id, "2", ["A2", "A3"])
     holds.release(showtime.id, "1", ["A1"])
@@ -260,7 +267,7 @@ def test_expiry_releases_and_broadcasts(app, showtime, redis_client):
     try:
         holds.lock(showtime.id, "1", ["A1", "A2"], ttl_ms=200)
         holds.lock(showtime.id, "2", ["A3"], ttl_ms=60_000)
-        pubsub = listen(redis_client)
+        pubsub = listen(redis_client, showtime.id)
         assert expire_holds(app)["released"] == 0  # nothing lapsed yet
         time.sleep(0.35)
         outcome = expire_holds(app)
@@ -294,7 +301,7 @@ def test_relocked_seat_lapses_for_the_old_holder_without_a_release(showtime, red
     holds.lock(showtime.id, "1", ["A1"], ttl_ms=150)
     time.sleep(0.3)
     holds.lock(showtime.id, "2", ["A1"], ttl_ms=60_000)  # the old hold lapsed; a new user took it
-    pubsub = listen(redis_client)
+    pubsub = listen(redis_client, showtime.id)
     [lapsed] = expiry.sweep()
     assert lapsed.by_user == {"1": ["A1"]} and lapsed.released == []
     assert next_events(pubsub, 1, timeout=0.5) == []  # the seat is still locked: nothing to announce
@@ -316,7 +323,7 @@ def test_expiry_sweeps_do_not_overlap(app, showtime, redis_client):
 
 def test_release_as_booked_announces_seat_booked(showtime, redis_client):
     holds.lock(showtime.id, "1", ["A1", "A2"])
-    pubsub = listen(redis_client)
+    pubsub = listen(redis_client, showtime.id)
     assert holds.release(showtime.id, "1", ["A1", "A2"], event="seat_booked") == ["A1", "A2"]
     [event] = next_events(pubsub, 1)
     pubsub.close()

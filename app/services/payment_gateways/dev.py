@@ -76,7 +76,8 @@ class DevGateway(PaymentGateway):
         return f"{self.prefix}:order:{order_id}"
 
     def _payment_key(self, payment_id: str) -> str:
-        return f"{self.prefix}:payment:{payment_id}"
+        # a payment's keys share a hash tag: refund() WATCHes both, in one slot on a Redis Cluster
+        return f"{self.prefix}:payment:{{{payment_id}}}"
 
     def create_order(self, amount_paise: int, currency: str, receipt: str,
                      notes: dict[str, Any] | None = None) -> str:
@@ -165,7 +166,7 @@ class DevGateway(PaymentGateway):
         return self.fetch_payment(payment_id)
 
     def _refunds_key(self, payment_id: str) -> str:
-        return f"{self.prefix}:payment:{payment_id}:refunds"
+        return f"{self.prefix}:payment:{{{payment_id}}}:refunds"
 
     def refund(self, payment_id: str, amount: int | None, *, key: str,
                notes: dict[str, Any] | None = None) -> GatewayRefund:
@@ -173,7 +174,7 @@ class DevGateway(PaymentGateway):
         pkey, rkey = self._payment_key(payment_id), self._refunds_key(payment_id)
         # WATCH/MULTI so two refunds racing on one payment never refund more than was paid, and a key
         # already used answers the refund it made (Razorpay's X-Refund-Idempotency).
-        with self.redis.pipeline() as pipe:
+        with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     pipe.watch(pkey, rkey)

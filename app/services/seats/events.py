@@ -1,6 +1,7 @@
 """Seat events for the WebSocket clients: published through Redis, versioned per showtime.
 
-Every event is one JSON message on the `P:events` channel:
+Every event is one JSON message on the `P:events` channel (on a Redis Cluster, on the showtime's shard
+channel `P:{st:N}:events`, SPUBLISHed):
 `{"type": "seat_locked" | "seat_released" | "seat_booked" | "seat_update", "showtime_id": N,
   "seat_ids": [...], "version": V}` where V comes from an INCR per showtime run in the same Lua step as
 the PUBLISH, so versions of a showtime are strictly increasing in the order subscribers receive them.
@@ -17,9 +18,10 @@ from app.services.seats.keys import events_channel
 from app.services.seats.seatmap import seat_view
 
 
-def channel() -> str:
-    """The one Redis channel carrying the seat events of every showtime."""
-    return events_channel()
+def channel(showtime_id: int | None = None) -> str:
+    """The Redis channel carrying a showtime's seat events: on a single Redis one channel for every showtime,
+    on a cluster the showtime's shard channel (app.realtime.shards)."""
+    return events_channel(showtime_id if showtime_id is not None else 0)
 
 
 def publish(showtime_id: int, event: str, seat_ids: Iterable[str]) -> int:

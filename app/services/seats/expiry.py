@@ -64,7 +64,7 @@ def due_showtimes(limit: int = 500, client: redis.Redis | None = None) -> list[i
 def sweep_showtime(showtime_id: int, client: redis.Redis | None = None) -> Lapsed:
     """Release the lapsed holds of one showtime and publish `seat_released` for them (idempotent)."""
     out = scripts.run("sweep", [expiry_key(showtime_id), index_key(showtime_id), version_key(showtime_id)],
-               [showtime_id, showtime_prefix(showtime_id), events_channel()], client)
+               [showtime_id, showtime_prefix(showtime_id), events_channel(showtime_id)], client)
     if clustered():  # the script kept the index in the showtime's slot: the real one follows it
         redis_client = client or get_redis()
         first = redis_client.zrange(expiry_key(showtime_id), 0, 0, withscores=True)

@@ -181,7 +181,7 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
             facts.hash_key(showtime_id), facts.gen_key(showtime_id), facts.global_gen_key(showtime_id),
             deadline_key(showtime_id, uid), user_holds_key(uid, showtime_id), room_key(showtime_id, "active")]
     keys += [hold_key(showtime_id, s) for s in labels]
-    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(), "1", *_lifetime_args(), total,
+    args: list[Any] = [uid, ttl, maximum, showtime_id, events_channel(showtime_id), "1", *_lifetime_args(), total,
                        passes.pass_expiry(queue_pass, showtime_id, uid), *labels]
     # The seat facts (exist, sellable, showtime scheduled and not started) are checked in the same
     # script against seatcache's copy of the database; a missing or outdated copy is reloaded first.
@@ -245,7 +245,8 @@ def release(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ev
     keys = [user_key(showtime_id, uid), expiry_key(showtime_id), version_key(showtime_id),
             user_holds_key(uid, showtime_id)]
     keys += [hold_key(showtime_id, s) for s in labels]
-    result = scripts.run_guarded("release", keys, [uid, showtime_id, events_channel(), event, *labels], guard, client)
+    args = [uid, showtime_id, events_channel(showtime_id), event, *labels]
+    result = scripts.run_guarded("release", keys, args, guard, client)
     if clustered() and result[0] != 0 and result[1]:
         cluster.after_release(showtime_id, uid, list(result[1]), client)
     if result[0] == 0:
@@ -374,8 +375,8 @@ def publish(showtime_id: int, event: str, seat_ids: Iterable[str], client: redis
     if event not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event!r}")
     labels = normalize_labels(seat_ids)
-    return int(scripts.run("event", [version_key(showtime_id)], [events_channel(), event, showtime_id, *labels],
-                           client))
+    args = [events_channel(showtime_id), event, showtime_id, *labels]
+    return int(scripts.run("event", [version_key(showtime_id)], args, client))
 
 
 # What announcing seats after a commit may run into; the commit stands and clients re-sync.

@@ -9,7 +9,8 @@ Keys (P = SEAT_LOCK_PREFIX; `{st:N}` is a Redis Cluster hash tag keeping a showt
   P:hold-index        sorted set: showtime id scored no later than its earliest expiry
   P:user-holds:U      sorted set: "showtime|label" of every seat U holds, scored by expiry -> the
                       cross-showtime cap (HOLD_MAX_SEATS_PER_USER)
-  P:events            the pub/sub channel of seat events for every showtime
+  P:events            the pub/sub channel of seat events for every showtime (single Redis)
+  P:{st:N}:events     on a Redis Cluster instead: the showtime's own shard channel (SPUBLISH / SSUBSCRIBE)
   P:{st:N}:seats      hash: label -> seat state for every seat, `#status`, `#starts` (ms), `#gen`, and for
                       the seat map `#taken` (booked and blocked seats, JSON) and `#static` (its template's digest)
   P:{st:N}:seats-gen  INCR counter: bumped after every commit that changed the showtime or its seats
@@ -85,7 +86,11 @@ def index_key(showtime_id: int | None = None) -> str:
     return f"{_prefix()}:hold-index"
 
 
-def events_channel() -> str:
+def events_channel(showtime_id: int | str) -> str:
+    """Where a showtime's seat and queue events are published: on a cluster, a shard channel in the showtime's
+    slot (SPUBLISH from its scripts, SSUBSCRIBE by app.realtime.shards), else the one channel of all."""
+    if clustered():
+        return f"{showtime_prefix(int(showtime_id))}events"
     return f"{_prefix()}:events"
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from app.extensions import get_redis
@@ -365,18 +366,17 @@ def register(name: str, source: str) -> None:
 
 
 def _script(name: str, client: redis.Redis) -> Script:
-    script = _scripts.get(name)
-    if script is None:
-        # the SHA is computed once; each call passes its own client (EVALSHA, EVAL on NOSCRIPT)
-        script = _scripts[name] = Script(client, _SOURCES[name])
+    key = f"{name}:s" if isinstance(client, RedisCluster) else name  # the SHA is computed once per source
+    script = _scripts.get(key)
+    if script is None:  # on a cluster the events go to the showtime's shard channel (keys.events_channel)
+        source = _SOURCES[name] if key == name else _SOURCES[name].replace("call('PUBLISH'", "call('SPUBLISH'")
+        script = _scripts[key] = Script(client, source)  # each call passes its own client (EVALSHA, EVAL)
     return script
 
 
 def run(name: str, keys: Sequence[str], args: Sequence[Any], client: redis.Redis | None = None) -> Any:
     client = client or get_redis()
     return _script(name, client)(keys=list(keys), args=list(args), client=client)
-
-
 
 
 class GuardRefused(Exception):

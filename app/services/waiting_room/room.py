@@ -150,7 +150,7 @@ def fill_settings(showtime_id: int, expected_gen: str, client: redis.Redis | Non
 
 def _run(name: str, showtime_id: int, uid: str, *extra: Any, client: redis.Redis | None = None) -> list[Any]:
     """Run a room script, copying the settings from the database first when Redis has none current."""
-    args = [uid, showtime_id, events_channel(), *extra]
+    args = [uid, showtime_id, events_channel(showtime_id), *extra]
     for _attempt in range(3):
         result = seat_scripts.run(name, _keys(showtime_id), args, client)
         if result[0] != -2:
