@@ -191,6 +191,9 @@ class Config:
         self.MAX_SEATS_PER_BOOKING = _int("MAX_SEATS_PER_BOOKING", 10, 1, 50)
         # How long the lock path trusts its Redis copy of a showtime's seat facts at most (app.services.seats.facts).
         self.SEAT_CACHE_TTL_S = _int("SEAT_CACHE_TTL_S", 30, 1, 3600)
+        # Until this long before the show a companion seat is sold only with the wheelchair space beside it;
+        # then companion seats and wheelchair spaces are sold to anyone (app.services.seats.adjacency).
+        self.COMPANION_RELEASE_BEFORE_S = _int("COMPANION_RELEASE_BEFORE_S", 1800, 0, 30 * 86400)
         # How often a user may renew a showtime's holds before having to release and lock again.
         self.HOLD_MAX_RENEWALS = _int("HOLD_MAX_RENEWALS", 3, 0, 100)
         # Seconds between keep-alive pings on an idle seat WebSocket (proxies drop silent connections).
@@ -271,6 +274,8 @@ class Config:
         # one) and per account (a page polls every few seconds when its socket is down).
         self.RATE_LIMIT_QUEUE_PER_IP = _rate("RATE_LIMIT_QUEUE_PER_IP", "600/minute")
         self.RATE_LIMIT_QUEUE_PER_ACCOUNT = _rate("RATE_LIMIT_QUEUE_PER_ACCOUNT", "30/minute;300/hour")
+        # Best available reads every seat of the showtime and tries a few blocks: per account.
+        self.RATE_LIMIT_BEST_SEATS_PER_ACCOUNT = _rate("RATE_LIMIT_BEST_SEATS_PER_ACCOUNT", "20/minute;200/hour")
         # Flask-Limiter; its storage is the app's Redis (memory in the embedded default), set in init_auth.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STRATEGY = "moving-window"

@@ -142,6 +142,18 @@ def config_limit(setting: str):  # type: ignore[no-untyped-def]
     return lambda: current_app.config[setting]
 
 
+def account_key() -> str:
+    """A per-account rate limit's key (the verified token's user), the address when there is none."""
+    from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+
+    try:
+        verify_jwt_in_request(optional=True)
+        identity = get_jwt_identity()
+    except Exception:  # noqa: BLE001 - the route's own jwt_required answers a bad token
+        identity = None
+    return f"account:{identity}" if identity is not None else f"address:{remote_address()}"
+
+
 def remote_address() -> str:
     """The client for per-IP limits: the socket's address, or the forwarded one only when
     TRUSTED_PROXY_HOPS > 0 (create_app then wraps the app in ProxyFix, which rewrites remote_addr).

@@ -28,9 +28,17 @@ def make_movie(**fields: Any) -> Movie:
 
 
 def make_screen(city: str = "Bengaluru", theatre_name: str | None = None, layout: dict[str, Any] | None = None,
-                ) -> Screen:
-    theatre = Theatre(name=theatre_name or f"Theatre {next(_seq)}", city=city, address="1 Main Road")
-    screen = Screen(theatre=theatre, name="Screen 1", layout=layout or default_layout())
+                single_seat_gaps: bool = True, companions: bool = False) -> Screen:
+    """A theatre with one screen. Unless asked otherwise its theatre allows single-seat gaps and the default
+    layout has no companion seats, so that the tests of holding, paying and refunding choose their seats
+    freely; the seat rules' own tests (tests/api/test_seat_rules.py) ask for the product's defaults."""
+    theatre = Theatre(name=theatre_name or f"Theatre {next(_seq)}", city=city, address="1 Main Road",
+                      allow_single_seat_gaps=single_seat_gaps)
+    if layout is None:
+        layout = default_layout()
+        if not companions:
+            layout["companion"] = []
+    screen = Screen(theatre=theatre, name="Screen 1", layout=layout)
     db.session.add_all([theatre, screen])
     db.session.commit()
     return screen

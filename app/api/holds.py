@@ -11,11 +11,12 @@ from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
 from app.api.docs import error_responses
+from app.extensions import account_key, config_limit, limiter
 from app.hotpath.holds_work import hold_body, hold_seats, plain_seat_ids, release_seats
 from app.hotpath.revocation_step import revocation_checked_in_step
-from app.schemas.holds import HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
+from app.schemas.holds import BestSeatsSchema, HoldsSchema, InspectArgs, InspectSchema, ReleasedSchema, SeatIdsSchema
 from app.services import accounts_admin
-from app.services.seats import holds
+from app.services.seats import holds, seat_rules
 from app.services.waiting_room import room
 from app.services.waiting_room.passes import QUEUE_PASS_HEADER
 
@@ -31,7 +32,9 @@ def _errors(*statuses: int):  # type: ignore[no-untyped-def]
              "queue_pass_required: the showtime's waiting room is on and X-Queue-Pass is missing, not yours, "
              "expired or used (details.reason)",
         404: "showtime_not_found",
-        409: "seat_taken (details.seat_ids), seat_limit_exceeded (this showtime), hold_limit_exceeded (all "
+        409: "seat_taken (details.seat_ids), orphan_seat (details.seats: the seat it would strand; "
+             "details.suggestions: seat sets that would be accepted), companion_requires_wheelchair "
+             "(details.wheelchair_spaces), seat_limit_exceeded (this showtime), hold_limit_exceeded (all "
              "showtimes), hold_deadline_reached (details.seat_ids, details.retry_at: held as long as one may), "
              "hold_expired, renewal_limit_reached, showtime_cancelled, showtime_started",
         422: "validation_error, invalid_seat_ids, unknown_seats (details.seat_ids), too_many_seats",
@@ -88,6 +91,28 @@ def lock_seats(body: dict[str, Any], showtime_id: int) -> Response:
 def unlock_seats(body: dict[str, Any], showtime_id: int) -> Response:
     """Release the caller's holds on the named seats (seats held by nobody are ignored)."""
     return jsonify(release_seats(showtime_id, get_jwt_identity(), body["seat_ids"]))
+
+
+@blp.route("/showtimes/<int:showtime_id>/best-seats", methods=["POST"])
+@jwt_required()
+@limiter.limit(config_limit("RATE_LIMIT_BEST_SEATS_PER_ACCOUNT"), key_func=account_key)
+@blp.doc(security=_SECURITY)
+@blp.arguments(BestSeatsSchema, error_status_code=422)
+@blp.response(200, HoldsSchema)
+@error_responses(blp, {401: "unauthorized", 403: "not_holder, sales_not_open, queue_pass_required", 404:
+                       "showtime_not_found", 409: "no_block_available (details.split: the best two blocks that "
+                       "would seat the party), seat_limit_exceeded, hold_limit_exceeded, showtime_cancelled, "
+                       "showtime_started", 422: "validation_error", 429: "rate_limited",
+                       503: "redis_unavailable"})
+def best_seats(body: dict[str, Any], showtime_id: int) -> Response:
+    """Hold the best block of `count` seats together for the caller (rows about two thirds back, the
+    centre of the row, never stranding a seat), answered like a lock."""
+    user_id = get_jwt_identity()
+    queue_pass = request.headers.get(QUEUE_PASS_HEADER)
+    return seat_rules.best_seats(
+        showtime_id, user_id, body["count"], section=body.get("section"), accessible=body["accessible"],
+        lock=lambda labels: jsonify(hold_seats(showtime_id, user_id, labels, queue_pass=queue_pass)),
+        holders=lambda: holds.held_by(showtime_id))
 
 
 @blp.route("/showtimes/<int:showtime_id>/redis-extend-locks", methods=["POST"])

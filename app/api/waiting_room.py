@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_jwt_extended import get_jwt_identity, jwt_required, verify_jwt_in_request
+from flask_jwt_extended import get_jwt_identity, jwt_required
 from flask_smorest import Blueprint
 
 from app.api.auth import current_staff, staff_required
 from app.api.docs import error_responses
-from app.extensions import config_limit, limiter, remote_address
+from app.extensions import account_key, config_limit, limiter
 from app.schemas.waiting_room import QueueStateSchema, WaitingRoomSchema, WaitingRoomSettingsSchema
 from app.services.uow import transaction
 from app.services.waiting_room import gauges, room  # noqa: F401  (gauges: the queue gauges in /metrics)
@@ -29,18 +29,8 @@ _AUTH = "unauthorized, invalid_token, token_expired, token_revoked, account_inac
 _SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def _account_key() -> str:
-    """Per-account key (the verified token's user), the address when there is none."""
-    try:
-        verify_jwt_in_request(optional=True)
-        identity = get_jwt_identity()
-    except Exception:  # noqa: BLE001 - the route's own jwt_required answers a bad token
-        identity = None
-    return f"account:{identity}" if identity is not None else f"address:{remote_address()}"
-
-
 def _queue_route(fn):  # type: ignore[no-untyped-def]
-    fn = limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=_account_key)(fn)
+    fn = limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_ACCOUNT"), key_func=account_key)(fn)
     fn = limiter.limit(config_limit("RATE_LIMIT_QUEUE_PER_IP"))(fn)
     fn = blp.doc(security=_SECURITY)(fn)
     return jwt_required()(fn)

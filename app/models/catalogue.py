@@ -42,6 +42,8 @@ class Theatre(Model):
     city: Mapped[str] = mapped_column(sa.String(80), index=True)
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # whether a lock may leave a single empty seat between taken ones (app.services.seats.adjacency)
+    allow_single_seat_gaps: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     screens: Mapped[list[Screen]] = relationship(back_populates="theatre", order_by="Screen.id")
 

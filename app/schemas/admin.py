@@ -60,12 +60,16 @@ class TheatreCreateSchema(Schema):
     name = fields.String(required=True, validate=_TITLE)
     city = fields.String(required=True, validate=validate.Length(min=1, max=80))
     address = fields.String(validate=validate.Length(max=300))
+    allow_single_seat_gaps = fields.Boolean(metadata={"description": "whether a lock may leave one empty seat "
+                                                                     "between taken ones (default false)"})
 
 
 class TheatreUpdateSchema(Schema):
     name = fields.String(validate=_TITLE)
     city = fields.String(validate=validate.Length(min=1, max=80))
     address = fields.String(validate=validate.Length(max=300))
+    allow_single_seat_gaps = fields.Boolean(metadata={"description": "whether a lock may leave one empty seat "
+                                                                     "between taken ones (default false)"})
 
 
 class ScreenCreateSchema(Schema):
@@ -91,6 +95,7 @@ class TheatreAdminSchema(Schema):
     name = fields.String()
     city = fields.String()
     address = fields.String()
+    allow_single_seat_gaps = fields.Boolean()
     screens = fields.List(fields.Nested(ScreenAdminSchema))
 
 

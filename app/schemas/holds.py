@@ -31,6 +31,20 @@ class SeatIdsSchema(Schema):
         return data
 
 
+class BestSeatsSchema(Schema):
+    count = fields.Integer(required=True, strict=True, metadata={"description": "1 .. MAX_SEATS_PER_BOOKING seats"})
+    section = fields.String(validate=validate.Length(min=1, max=32),
+                            metadata={"description": "only this section (its name, e.g. premium)"})
+    accessible = fields.Boolean(load_default=False,
+                                metadata={"description": "a wheelchair space in the block, its companion seats beside"})
+
+    @validates("count")
+    def _count(self, value: int, **_: Any) -> None:
+        maximum = int(current_app.config["MAX_SEATS_PER_BOOKING"])
+        if not 1 <= value <= maximum:
+            raise ValidationError(f"Between 1 and {maximum} seats.")
+
+
 class InspectArgs(Schema):
     seat_ids = fields.List(_SEAT_ID, metadata={"description": "comma-separated, e.g. A1,A2; all held seats "
                                                               "when absent"})

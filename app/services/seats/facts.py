@@ -40,7 +40,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClau
 
 from app.errors import NotFound
 from app.extensions import db, get_redis
-from app.models import Screen, SeatState, Showtime, ShowtimeSeat, WaitingRoom
+from app.models import Screen, SeatState, Showtime, ShowtimeSeat, Theatre, WaitingRoom
 from app.models._types import UTCDateTime
 from app.services.seats import scripts
 from app.services.seats.keys import clustered, facts_index_key, gen_key, global_gen_key, hash_key, room_key
@@ -54,12 +54,14 @@ _TAKEN_STATES = {SeatState.BOOKED.value, SeatState.BLOCKED.value}
 
 
 _SHOWTIME_SQL = sa.text(
-    "SELECT s.status, s.starts_at, sc.layout, wr.enabled, wr.active_limit, wr.sales_open_at, wr.pass_ttl_s "
-    "FROM showtimes s JOIN screens sc ON sc.id = s.screen_id LEFT JOIN waiting_rooms wr ON wr.showtime_id = s.id "
+    "SELECT s.status, s.starts_at, sc.layout, wr.enabled, wr.active_limit, wr.sales_open_at, wr.pass_ttl_s, "
+    "t.allow_single_seat_gaps FROM showtimes s JOIN screens sc ON sc.id = s.screen_id "
+    "JOIN theatres t ON t.id = sc.theatre_id LEFT JOIN waiting_rooms wr ON wr.showtime_id = s.id "
     "WHERE s.id = :showtime_id"
 ).columns(sa.column("status", sa.String), sa.column("starts_at", UTCDateTime()), sa.column("layout", sa.JSON),
           sa.column("enabled", sa.Boolean), sa.column("active_limit", sa.Integer),
-          sa.column("sales_open_at", UTCDateTime()), sa.column("pass_ttl_s", sa.Integer))
+          sa.column("sales_open_at", UTCDateTime()), sa.column("pass_ttl_s", sa.Integer),
+          sa.column("allow_single_seat_gaps", sa.Boolean))
 _SEATS_SQL = sa.text(
     "SELECT label, row, number, section, price, accessible, companion, state FROM showtime_seats "
     "WHERE showtime_id = :showtime_id ORDER BY row, number"
@@ -78,6 +80,21 @@ class ShowtimeRows:
     layout: dict[str, Any]
     seats: list[Any]  # (label, row, number, section, price, accessible, companion, state), in map order
     room: str = ""  # its waiting_rooms row as the scripts read it (room_facts), "" for none
+    gaps_allowed: bool = False  # its theatre's allow_single_seat_gaps
+
+    def hall(self, taken: set[str] = frozenset(), holders: dict[str, str] | None = None) -> Any:  # type: ignore[assignment]
+        """The seats as app.services.seats.adjacency sees them: booked and blocked seats taken, with `taken`
+        and `holders` (the live holds) added."""
+        from app.services.seats.adjacency import COMPANION, WHEELCHAIR, Hall
+
+        kinds = {s[0]: WHEELCHAIR if s[5] else COMPANION for s in self.seats if s[5] or s[6]}
+        booked = {s[0] for s in self.seats if s[7] in _TAKEN_STATES}
+        return Hall({s[0] for s in self.seats}, kinds, booked | set(taken) | set(holders or {}), dict(holders or {}))
+
+    def rules(self, release_before_s: int) -> str:
+        """The facts' `#rules` (lock_script.SEAT_RULES): gaps allowed, and when companion seats open to all."""
+        release = int(self.starts_at.timestamp() * 1000) - release_before_s * 1000
+        return f"{int(bool(self.gaps_allowed))},{max(release, 0)}"
 
     @property
     def static_digest(self) -> str:
@@ -105,12 +122,12 @@ def read_showtime(showtime_id: int) -> ShowtimeRows:
     if head is None:
         raise NotFound(f"Showtime {showtime_id} was not found.", code="showtime_not_found")
     seats = list(db.session.execute(_SEATS_SQL, {"showtime_id": showtime_id}).all())
-    return ShowtimeRows(showtime_id, head[0], head[1], head[2], seats, room_facts(*head[3:7]))
+    return ShowtimeRows(showtime_id, head[0], head[1], head[2], seats, room_facts(*head[3:7]), bool(head[7]))
 
 
 def room_facts(enabled: bool | None, active_limit: int | None, sales_open_at: Any, pass_ttl_s: int | None) -> str:
     """A waiting_rooms row as the seat facts' `#room` ("enabled,active limit,opens at ms,pass ttl ms", the
-    shape scripts._LUA_ROOM_GATE parses); "" when the showtime has none."""
+    shape lock_script.ROOM_GATE parses); "" when the showtime has none."""
     if enabled is None:
         return ""
     opens = int(sales_open_at.timestamp() * 1000) if sales_open_at is not None else 0
@@ -174,13 +191,16 @@ def fill(showtime_id: int, expected_gen: str, client: redis.Redis | None = None)
 
 def _fill(showtime_id: int, expected_gen: str, client: redis.Redis | None) -> bool:
     rows = read_showtime(showtime_id)
-    fields: list[Any] = ["#status", rows.status, "#starts", int(rows.starts_at.timestamp() * 1000), "#room", rows.room]
+    fields: list[Any] = ["#status", rows.status, "#starts", int(rows.starts_at.timestamp() * 1000), "#room", rows.room,
+                         "#rules", rows.rules(int(current_app.config["COMPANION_RELEASE_BEFORE_S"]))]
     taken = {}
     for seat in rows.seats:
         label, state = seat[0], seat[7]
         fields += [label, state]
         if state in _TAKEN_STATES:
             taken[label] = state
+        if seat[5] or seat[6]:  # its kind, for the seat rules: a wheelchair space or a companion seat
+            fields += [f"^{label}", "w" if seat[5] else "c"]
     # for the seat map (seatmap.py): the seats it shows as booked or blocked, and its template's digest
     fields += ["#taken", json.dumps(taken, separators=(",", ":")), "#static", rows.static_digest]
     ttl_ms = int(current_app.config["SEAT_CACHE_TTL_S"]) * 1000
@@ -269,20 +289,20 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
                 session.info.setdefault(_ROOMS_CHANGED, set()).add(obj.showtime_id)
         elif isinstance(obj, ShowtimeSeat):
             _changed(session).add(obj.showtime_id if obj.showtime_id is not None else ALL)
-        elif isinstance(obj, Screen) and obj not in session.new:
-            _changed(session).add(ALL)  # its layout shapes every showtime's seat map (seatmap.py)
+        elif isinstance(obj, Screen | Theatre) and obj not in session.new:
+            _changed(session).add(ALL)  # a layout shapes every showtime's seat map (seatmap.py), a theatre its rules
 
 
 def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     mapper = state.bind_mapper
-    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat, Screen, WaitingRoom):
+    if mapper is None or mapper.class_ not in (Showtime, ShowtimeSeat, Screen, Theatre, WaitingRoom):
         return
     if mapper.class_ is WaitingRoom:  # written through the ORM (waiting_room.configure); a bulk write: all
         _changed(state.session).add(ALL)
         return
-    if mapper.class_ is Screen:
+    if mapper.class_ in (Screen, Theatre):
         if not state.is_insert:
             _changed(state.session).add(ALL)
         return

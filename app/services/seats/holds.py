@@ -39,7 +39,7 @@ from app.extensions import db, get_redis
 from app.metrics import SEAT_HOLDS_RELEASED
 from app.models._types import UTCDateTime
 from app.models.seating import SEAT_LABEL
-from app.services.seats import cluster, facts, rules, scripts
+from app.services.seats import cluster, facts, rules, scripts, seat_rules
 from app.services.seats.keys import (
     clustered,
     deadline_key,
@@ -195,6 +195,7 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
             unsellable = [s for s in labels if not rules.seat_sellable(states[s])]
             if unsellable:
                 raise _seat_taken(showtime_id, unsellable, {"booked": unsellable})
+            seat_rules.check_in_database(showtime_id, uid, labels, lambda: held_by(showtime_id, client=client))
             args[5] = "0"
             result = scripts.run_guarded("lock", keys, args, guard, client)
     if (refusal := room.refusal(showtime_id, uid, queue_pass, result)) is not None:
@@ -211,6 +212,9 @@ def lock(showtime_id: int, user_id: str | int, seat_ids: Iterable[str], *, ttl_m
         raise _seat_taken(showtime_id, list(result[1]), {"booked": list(result[1])})
     if result[0] == 0:
         raise _seat_taken(showtime_id, list(result[1]), {"held": list(result[1])})
+    if result[0] in seat_rules.REFUSALS:
+        raise seat_rules.refusal(showtime_id, uid, labels, int(result[0]), list(result[1]),
+                                 lambda: held_by(showtime_id, client=client))
     if result[0] == -9:
         raise _deadline_reached(showtime_id, list(result[1]), result[2])
     if result[0] == -1:

@@ -27,7 +27,7 @@ from app.extensions import db, get_redis
 from app.models import Showtime, ShowtimeStatus, User, WaitingRoom
 from app.models._types import utcnow
 from app.services.audit import audit
-from app.services.seats import facts
+from app.services.seats import facts, lock_script
 from app.services.seats import scripts as seat_scripts
 from app.services.seats.keys import clustered, events_channel, global_gen_key, room_index_key, room_key
 from app.services.uow import after_commit
@@ -301,9 +301,9 @@ def pass_required(showtime_id: int, user_id: str, token: str | None) -> Forbidde
 
 def refusal(showtime_id: int, user_id: str, token: str | None, result: list[Any]) -> Forbidden | None:
     """The error for a gate refusal a script answered (ROOM_PASS_REQUIRED, ROOM_NOT_OPEN), else None."""
-    if result[0] == seat_scripts.ROOM_NOT_OPEN:
+    if result[0] == lock_script.ROOM_NOT_OPEN:
         return not_open(showtime_id, result[1])
-    if result[0] == seat_scripts.ROOM_PASS_REQUIRED:
+    if result[0] == lock_script.ROOM_PASS_REQUIRED:
         return pass_required(showtime_id, user_id, token)
     return None
 

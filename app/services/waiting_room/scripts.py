@@ -13,6 +13,7 @@ state: 0 not in the room (leave: nothing to leave), 1 admitted (a = pass expiry;
 
 from __future__ import annotations
 
+from app.services.seats import lock_script
 from app.services.seats import scripts as seat_scripts
 
 # The generation a room's settings copy must carry is seat_gen(global seats-gen, room gen): its own
@@ -20,7 +21,7 @@ from app.services.seats import scripts as seat_scripts
 
 # KEYS: settings, room gen, global seats-gen   ARGV: expected gen, ttl ms, settings ("" for none)
 # Stores the settings only if no change was announced since the caller read `expected gen`.
-_LUA_SETTINGS_FILL = seat_scripts._LUA_GEN + """
+_LUA_SETTINGS_FILL = lock_script.GEN + """
 if seat_gen(KEYS[3], KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'g', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
@@ -28,7 +29,7 @@ return 1
 """
 
 # The settings, the admission run and the answer, shared by every script below.
-_LUA_ROOM = seat_scripts._LUA_PUBLISH + seat_scripts._LUA_GEN + """
+_LUA_ROOM = lock_script.PUBLISH + lock_script.GEN + """
 local SETTINGS, ROOMGEN, GGEN, QUEUE, ACTIVE, JOINED, SEQ, RECENT, INDEX = unpack(KEYS)
 local uid, sid, channel = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
@@ -134,7 +135,7 @@ return {0, 0, now, admit()}
 
 # KEYS: settings, room gen, global seats-gen, active   ARGV: user, pass expiry ('' for none)
 # The on-sale gate alone (extend, create-order): {-2, gen}, the gate's refusal ({-12, opens}, {-11}), or {1}.
-_LUA_GATE = seat_scripts._LUA_PUBLISH + seat_scripts._LUA_GEN + seat_scripts._LUA_ROOM_GATE + """
+_LUA_GATE = lock_script.PUBLISH + lock_script.GEN + lock_script.ROOM_GATE + """
 local meta = redis.call('HMGET', KEYS[1], 'v', 'g')
 local gen = seat_gen(KEYS[3], KEYS[2])
 if not meta[1] or meta[2] ~= gen then return {-2, gen} end

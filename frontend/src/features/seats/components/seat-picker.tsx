@@ -1,4 +1,6 @@
-import { Alert, Card, PageSpinner } from "@/components/ui";
+import { useState } from "react";
+
+import { Alert, Button, Card, PageSpinner } from "@/components/ui";
 import { errorMessage } from "@/lib/api-client";
 
 import { useLiveSeats } from "../hooks/use-live-seats";
@@ -46,12 +48,23 @@ export function SeatPicker({ showtimeId, onNeedSignIn, onCheckout }: Props) {
           {statusText[live.status]}
         </p>
       </div>
+      <BestSeats onPick={(count) => {
+        if (!live.holdBest(count)) onNeedSignIn();
+      }} busy={live.pending.size > 0} />
       {live.error && (
         <Alert>
           <div className="flex items-start justify-between gap-3">
             <span>{live.error}</span>
             <button type="button" onClick={live.clearError} className="text-xs underline">Dismiss</button>
           </div>
+          {live.suggestions.length > 0 && (
+            <div className="mt-2 flex flex-wrap gap-2" data-testid="seat-suggestions">
+              {live.suggestions.map((ids) => (
+                <Button key={ids.join(",")} size="sm" variant="secondary"
+                        onClick={() => live.holdSuggestion(ids)}>Hold {ids.join(", ")} instead</Button>
+              ))}
+            </div>
+          )}
         </Alert>
       )}
       <p className="text-xs text-slate-500 md:hidden">Swipe sideways to see every seat.</p>
@@ -68,5 +81,29 @@ export function SeatPicker({ showtimeId, onNeedSignIn, onCheckout }: Props) {
                    onCheckout={() => onCheckout(heldIds)} />
       )}
     </div>
+  );
+}
+
+/** Best available: how many seats, and the server holds the best block of them together. */
+function BestSeats({ onPick, busy }: { onPick: (count: number) => void; busy: boolean }) {
+  const [count, setCount] = useState(2);
+  return (
+    <form className="flex flex-wrap items-end gap-2" aria-label="Best available seats"
+          onSubmit={(event) => {
+            event.preventDefault();
+            onPick(count);
+          }}>
+      <label className="flex flex-col text-xs text-slate-300">
+        Seats together
+        <select value={count} onChange={(event) => setCount(Number(event.target.value))}
+                data-testid="best-count"
+                className="mt-1 rounded-md border border-ink-600 bg-ink-800 px-2 py-1 text-sm text-slate-100">
+          {Array.from({ length: 10 }, (_, i) => i + 1).map((n) => <option key={n} value={n}>{n}</option>)}
+        </select>
+      </label>
+      <Button type="submit" size="sm" variant="secondary" disabled={busy} data-testid="best-seats">
+        Best seats
+      </Button>
+    </form>
   );
 }

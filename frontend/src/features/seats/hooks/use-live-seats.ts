@@ -6,6 +6,7 @@ import { getTokens, subscribeTokens } from "@/lib/auth-tokens";
 import { clearQueuePass } from "@/lib/queue-pass";
 import { SeatSocket, wsUrl, type SeatEvent, type SocketStatus } from "@/lib/ws-client";
 
+import { bestSeats } from "../api/best-seats";
 import { extendLocks } from "../api/extend-locks";
 import { getSeatMap, useSeatMap } from "../api/get-seat-map";
 import { inspectHolds } from "../api/inspect-holds";
@@ -14,6 +15,17 @@ import { seatSchema, type Holds, type Seat } from "../api/schemas";
 import { unlockSeats } from "../api/unlock-seats";
 
 const seatListSchema = z.array(seatSchema);
+const seatSetsSchema = z.array(z.array(z.string()).min(1)).max(4);
+
+/** The seat sets a refusal offers instead: orphan_seat's suggestions, no_block_available's split (one set). */
+function suggestionsOf(err: ApiError): string[][] {
+  if (err.code === "orphan_seat") return seatSetsSchema.safeParse(err.details.suggestions).data ?? [];
+  if (err.code === "no_block_available") {
+    const split = seatSetsSchema.safeParse(err.details.split).data ?? [];
+    return split.length ? [split.flat()] : [];
+  }
+  return [];
+}
 
 /** seat id -> when the caller's hold lapses (null until known) */
 export type HeldSeats = Record<string, string | null>;
@@ -51,6 +63,7 @@ export function useLiveSeats(showtimeId: number) {
   const [status, setStatus] = useState<SocketStatus>("connecting");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<"extend" | "release" | null>(null);
+  const [suggestions, setSuggestions] = useState<string[][]>([]);
   const live = useRef(false);
 
   const replaceSeats = useCallback((list: Seat[]) => {
@@ -128,10 +141,13 @@ export function useLiveSeats(showtimeId: number) {
       return next;
     });
 
-  const hold = async (seatId: string) => {
-    setPending((p) => new Set(p).add(seatId));
+  /** Hold seats (one click, a suggestion, or best available's `pick`); a refusal's message and the seat
+   *  sets the server suggests instead (orphan_seat, no_block_available) are kept for the picker. */
+  const hold = async (seatIds: string[], pick?: () => ReturnType<typeof lockSeats>) => {
+    setSuggestions([]);
+    setPending((p) => new Set([...p, ...seatIds]));
     try {
-      const response = await lockSeats({ showtimeId, seatIds: [seatId] });
+      const response = await (pick ? pick() : lockSeats({ showtimeId, seatIds }));
       setHeld(holdsFrom(response));
       markSeats(response.holds.map((h) => h.seat_id), { status: "locked", mine: true });
     } catch (err) {
@@ -140,12 +156,9 @@ export function useLiveSeats(showtimeId: number) {
       if (err instanceof ApiError && err.code === "seat_taken" && Array.isArray(err.details.seat_ids)) {
         markSeats(err.details.seat_ids as string[], { status: "locked", mine: false });
       }
+      if (err instanceof ApiError) setSuggestions(suggestionsOf(err));
     } finally {
-      setPending((p) => {
-        const next = new Set(p);
-        next.delete(seatId);
-        return next;
-      });
+      setPending((p) => new Set([...p].filter((id) => !seatIds.includes(id))));
     }
   };
 
@@ -177,7 +190,21 @@ export function useLiveSeats(showtimeId: number) {
     if (!seat || pending.has(seatId)) return true;
     setError(null);
     if (seatId in held) void release([seatId]);
-    else if (seat.status === "available") void hold(seatId);
+    else if (seat.status === "available") void hold([seatId]);
+    return true;
+  };
+
+  /** Hold one of the seat sets a refusal suggested. */
+  const holdSuggestion = (seatIds: string[]) => {
+    setError(null);
+    void hold(seatIds);
+  };
+
+  /** Best available: the server picks and holds the best block of `count` seats. */
+  const holdBest = (count: number) => {
+    if (!getTokens()) return false;
+    setError(null);
+    void hold([], () => bestSeats({ showtimeId, count }));
     return true;
   };
 
@@ -206,8 +233,14 @@ export function useLiveSeats(showtimeId: number) {
     status,
     error,
     busy,
-    clearError: () => setError(null),
+    suggestions,
+    clearError: () => {
+      setError(null);
+      setSuggestions([]);
+    },
     toggle,
+    holdSuggestion,
+    holdBest,
     release,
     extend,
   };

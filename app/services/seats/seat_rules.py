@@ -1,0 +1,143 @@
+"""The neighbour rules of a lock as the buyer meets them: the refusals the hold script answers
+(`orphan_seat` with suggestions that would be accepted, `companion_requires_wheelchair`), the same check
+for the rare lock that runs without the seat facts, and best available (the best block, held at once).
+
+The rules themselves are app.services.seats.adjacency (Python) and lock_script.SEAT_RULES (Lua, the one
+that decides, against the state at the moment of the lock).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.appctx import this_app
+from app.errors import Conflict
+from app.services.seats import adjacency, facts
+from app.services.seats.adjacency import COMPANION, WHEELCHAIR, Hall
+from app.services.seats.lock_script import COMPANION_ALONE, ORPHAN_SEAT
+
+REFUSALS = (ORPHAN_SEAT, COMPANION_ALONE)
+
+
+Holders = Callable[[], dict[str, str]]  # the showtime's live holds, label -> holder (holds.held_by)
+
+
+def _hall(showtime_id: int, holders: Holders) -> tuple[facts.ShowtimeRows, Hall]:
+    rows = facts.read_showtime(showtime_id)
+    return rows, rows.hall(holders=holders())
+
+
+def _kinds_open(rows: facts.ShowtimeRows) -> bool:
+    """Whether companion seats and wheelchair spaces are sold to anyone by now."""
+    release_before = int(this_app().config["COMPANION_RELEASE_BEFORE_S"])
+    return time.time() >= rows.starts_at.timestamp() - release_before
+
+
+def _usable_for(rows: facts.ShowtimeRows, hall: Hall, accessible: bool) -> Any:
+    """Which seats a suggestion or a best-available block may use: before the release time, the marked
+    seats only for an accessible request (and then any seat), after it every seat."""
+    if accessible or _kinds_open(rows):
+        return lambda label: True
+    return lambda label: label not in hall.kinds
+
+
+def refusal(showtime_id: int, user_id: str, labels: list[str], code: int, seats: list[str],
+            holders: Holders) -> Conflict:
+    """The error for a SEAT_RULES refusal of the lock script."""
+    if code == COMPANION_ALONE:
+        rows, hall = _hall(showtime_id, holders)
+        return Conflict("A companion seat is sold with the wheelchair space beside it: hold both together.",
+                        code="companion_requires_wheelchair",
+                        details={"showtime_id": showtime_id, "seat_ids": seats,
+                                 "wheelchair_spaces": adjacency.wheelchairs_beside(hall, seats)})
+    rows, hall = _hall(showtime_id, holders)
+    hall.taken -= {s for s in labels if hall.holders.get(s) == user_id}  # not in the way of its suggestions
+    suggested = adjacency.suggestions(hall, labels, _usable_for(rows, hall, any(s in hall.kinds for s in labels)))
+    return Conflict(f"This choice would leave {', '.join(seats)} as a single empty seat; choose seats next to "
+                    "each other or to the row's end.", code="orphan_seat",
+                    details={"showtime_id": showtime_id, "seat_ids": labels, "seats": seats,
+                             "suggestions": suggested})
+
+
+def check_in_database(showtime_id: int, user_id: str, labels: list[str], holders: Holders) -> None:
+    """The seat rules for a lock the script runs without the seat facts (they changed while being read):
+    against the database and the live holds, a moment before the lock rather than in its step."""
+    rows, hall = _hall(showtime_id, holders)
+    if not _kinds_open(rows) and (alone := adjacency.lone_companions(hall, labels, user_id)):
+        raise refusal(showtime_id, user_id, labels, COMPANION_ALONE, alone, holders)
+    mine = {s for s in labels if hall.holders.get(s) == user_id}
+    hall.taken -= mine
+    if not rows.gaps_allowed and (lonely := adjacency.stranded(hall, labels)):
+        raise refusal(showtime_id, user_id, labels, ORPHAN_SEAT, lonely, holders)
+
+
+# ---- best available ------------------------------------------------------------------------------
+
+ATTEMPTS = 6  # blocks tried before giving up (each after a fresh look at the seats)
+
+
+def _ranked(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str | None, accessible: bool) -> list[list[str]]:
+    """Candidate blocks, best first: rows about two thirds back, then the centre of the row."""
+    in_section = {s[0] for s in rows.seats if section is None or s[3] == section}
+    usable = _usable_for(rows, hall, accessible)
+    found = adjacency.blocks(hall, count, lambda label: label in in_section and usable(label))
+    if accessible:  # a wheelchair space in the block, its companion seats beside it
+        found = [b for b in found if any(hall.kinds.get(s) == WHEELCHAIR for s in b)
+                 and not adjacency.lone_companions(hall, b, "")]
+    elif not _kinds_open(rows):
+        found = [b for b in found if not any(hall.kinds.get(s) == COMPANION for s in b)]
+    order = rows.layout.get("rows") or sorted({s[1] for s in rows.seats})
+    ideal = (len(order) - 1) * 2 / 3
+    widths: dict[str, int] = {}
+    for seat in rows.seats:
+        widths[seat[1]] = max(widths.get(seat[1], 0), seat[2])
+
+    def score(block: list[str]) -> tuple[float, float, str]:
+        row = adjacency.split(block[0])[0]
+        middle = sum(adjacency.split(s)[1] for s in block) / len(block)
+        return (abs(order.index(row) - ideal) if row in order else 99.0,
+                abs(middle - (widths.get(row, 0) + 1) / 2), block[0])
+
+    return sorted(found, key=score)
+
+
+def best_split(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str | None,
+               accessible: bool) -> list[list[str]]:
+    """The best two blocks that together seat `count` (largest first), [] when even that cannot be done."""
+    for first in range(count - 1, 0, -1):
+        big = _ranked(rows, hall, first, section, accessible)
+        for block in big[:20]:
+            hall.taken.update(block)
+            rest = _ranked(rows, hall, count - first, section, accessible)
+            hall.taken.difference_update(block)
+            if rest:
+                return [block, rest[0]]
+    return []
+
+
+def best_seats(showtime_id: int, user_id: str, count: int, *, section: str | None = None, accessible: bool = False,
+               lock: Callable[[list[str]], Any], holders: Holders) -> Any:
+    """Hold the best block of `count` seats for the user (`lock(labels)` holds them, atomically, with every
+    rule); a block someone took meanwhile makes way for the next. Raises Conflict `no_block_available`
+    (details.split: the best two blocks that would seat the party) when no block is left."""
+    tried: set[tuple[str, ...]] = set()
+    for _ in range(ATTEMPTS):
+        rows, hall = _hall(showtime_id, holders)
+        hall.taken -= {s for s, u in hall.holders.items() if u == user_id}  # re-choosing frees one's own
+        candidates = [b for b in _ranked(rows, hall, count, section, accessible) if tuple(b) not in tried]
+        if not candidates:
+            break
+        block = candidates[0]
+        tried.add(tuple(block))
+        try:
+            return lock(block)
+        except Conflict as exc:
+            if exc.code not in ("seat_taken", "orphan_seat"):
+                raise
+    rows, hall = _hall(showtime_id, holders)
+    split = best_split(rows, hall, count, section, accessible)
+    raise Conflict(f"No block of {count} seats together is left" + (f" in {section}." if section else "."),
+                   code="no_block_available",
+                   details={"showtime_id": showtime_id, "count": count, "section": section, "split": split})
