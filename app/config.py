@@ -237,8 +237,9 @@ class Config:
                                             self.MAX_SEATS_PER_BOOKING, 500)
         # Refund by hours before the show: "24:100,2:50" = full refund up to 24 h before, half up to 2 h.
         self.CANCELLATION_POLICY = _policy(_env("CANCELLATION_POLICY", "24:100,2:50") or "")
-        # A waiting user is told about free seats of a showtime at most once per this many seconds.
-        self.WAITLIST_NOTIFY_COOLDOWN_S = _int("WAITLIST_NOTIFY_COOLDOWN_S", 3600, 0, 7 * 86400)
+        # Seats that come free are held this long for the first waiting user whose count fits
+        # (app.services.offers; at most HOLD_MAX_LIFETIME_S), then pass to the next in line.
+        self.WAITLIST_OFFER_S = _int("WAITLIST_OFFER_S", 600, 60, 4 * 3600)
 
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8001") or "").rstrip("/")
         self.FRONTEND_ORIGIN = _env("FRONTEND_ORIGIN", self.PUBLIC_BASE_URL)

@@ -1,4 +1,5 @@
-"""Waiting-list notices: mail the earliest waiting users when seats of a showtime are free again."""
+"""Waiting-list offers: hold the seats that came free for the earliest waiting users whose count fits,
+and mail them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from zoneinfo import ZoneInfo
 from celery import shared_task
 from flask import current_app
 
-from app.services import tasks, waitlist
+from app.extensions import db
+from app.services import offers, tasks, waitlist
 from app.services.mail import MailError, send_mail
 from app.services.uow import transaction
 
@@ -17,36 +19,41 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 3
 
 
-def _text(notice: waitlist.Notice, showtime_id: int) -> str:
-    when = notice.starts_at.astimezone(ZoneInfo(current_app.config["APP_TIMEZONE"]))
-    seats = "a seat" if notice.entry.seats == 1 else f"{notice.entry.seats} seats"
+def _text(mail: offers.Mail, showtime_id: int) -> str:
+    zone = ZoneInfo(current_app.config["APP_TIMEZONE"])
+    when, until = mail.starts_at.astimezone(zone), mail.expires_at.astimezone(zone)
+    seats = ", ".join(mail.seats)
     return (
-        f"Hello {notice.name},\n\n"
-        f"Seats are free again for {notice.movie_title} on {when:%a %d %b %Y at %H:%M}. You asked for {seats}: "
-        f"pick them before someone else does.\n\n"
+        f"Hello {mail.name},\n\n"
+        f"Seats came free for {mail.movie_title} on {when:%a %d %b %Y at %H:%M}, and we are holding "
+        f"{'it' if len(mail.seats) == 1 else 'them'} for you: {seats}.\n\n"
+        f"Buy them before {until:%H:%M} ({until:%d %b}); after that they go to the next person waiting.\n\n"
         f"{current_app.config['PUBLIC_BASE_URL']}/showtimes/{showtime_id}\n\n"
-        "This is not a reservation. You are on the waiting list because you joined it; leave it from "
-        "your account.\n"
+        "You are on the waiting list because you joined it; leaving it from your account gives the seats back.\n"
     )
 
 
 @shared_task(bind=True, name=tasks.NOTIFY_WAITLIST, max_retries=MAX_RETRIES, acks_late=True)
 def notify_waitlist(self, showtime_id: int) -> int:  # type: ignore[no-untyped-def]
-    """Mail the waiting users whose count fits the free seats and mark them notified; idempotent
-    (the notified mark and the cooldown), retried on mail errors for those not yet told."""
+    """Offer the free seats to the waiting users whose count fits (app.services.offers), then mail every
+    offer not mailed yet; idempotent (a held seat is not free again, an offer is mailed once), retried on
+    mail errors for the offers still unmailed. Returns the mails sent."""
+    with transaction():
+        made = offers.make_offers(showtime_id)
+    if made:
+        log.info("waitlist of showtime %s: %s offers made", showtime_id, len(made))
     failed: MailError | None = None
     sent = 0
-    with transaction():
-        for notice in waitlist.due_notices(showtime_id):
-            try:
-                send_mail(notice.email, f"Seats are free: {notice.movie_title}", _text(notice, showtime_id))
-            except MailError as exc:
-                failed = exc
-                break
-            waitlist.mark_notified(notice.entry)
-            sent += 1
-    if sent:
-        log.info("waitlist of showtime %s: %s users told", showtime_id, sent)
+    for mail in offers.unmailed(showtime_id):
+        try:
+            send_mail(mail.email, f"Seats held for you: {mail.movie_title}", _text(mail, showtime_id))
+        except MailError as exc:
+            failed = exc
+            break
+        with transaction():
+            offers.mark_mailed(mail.offer_id)
+        sent += 1
+    db.session.remove()
     if failed is not None:
         countdown = min(120, 10 * 2**self.request.retries)
         log.warning("waitlist of showtime %s: mail failed (attempt %s), retrying in %ss: %s", showtime_id,
@@ -57,10 +64,10 @@ def notify_waitlist(self, showtime_id: int) -> int:  # type: ignore[no-untyped-d
 
 @shared_task(name=tasks.SWEEP_WAITLISTS)
 def sweep_waitlists() -> int:
-    """Queue a notice run for every showtime someone waits for. The hooks (lapsed holds, failed or
+    """Queue an offer run for every showtime someone waits for. The hooks (lapsed holds, failed or
     expired orders, cancellations) tell the waiting list at once; this catches what frees seats without
-    a hook: a buyer's own unlock (kept off that hot path) or staff unblocking seats. A run with no free
-    seats, or only users told within the cooldown, sends nothing."""
+    a hook (a buyer's own unlock, kept off that hot path, or staff unblocking seats) and ends the offers
+    that lapsed. A run with no free seats offers nothing."""
     showtimes = waitlist.waiting_showtimes()
     for showtime_id in showtimes:
         tasks.enqueue(tasks.NOTIFY_WAITLIST, showtime_id)

@@ -7,11 +7,11 @@ from app.models.payment import Payment, PaymentState, Refund, RefundState, Webho
 from app.models.promo import PromoCode, PromoKind
 from app.models.seating import SeatState, ShowtimeSeat
 from app.models.waiting_room import WaitingRoom
-from app.models.waitlist import WaitlistEntry
+from app.models.waitlist import OfferState, WaitlistEntry, WaitlistOffer
 
 __all__ = [
-    "AuditLog", "Booking", "BookingState", "Movie", "Order", "OrderState", "Payment", "PaymentState",
+    "AuditLog", "Booking", "BookingState", "Movie", "OfferState", "Order", "OrderState", "Payment", "PaymentState",
     "PromoCode", "PromoKind", "Refund", "RefundState", "RevokedToken", "Role", "Screen", "SeatState",
     "Showtime", "ShowtimeSeat", "ShowtimeStatus", "Theatre", "User", "WaitingRoom", "WaitlistEntry",
-    "WebhookEvent",
+    "WaitlistOffer", "WebhookEvent",
 ]

@@ -78,7 +78,8 @@ def check_in_database(showtime_id: int, user_id: str, labels: list[str], holders
 ATTEMPTS = 6  # blocks tried before giving up (each after a fresh look at the seats)
 
 
-def _ranked(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str | None, accessible: bool) -> list[list[str]]:
+def ranked_blocks(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str | None = None,
+                  accessible: bool = False) -> list[list[str]]:
     """Candidate blocks, best first: rows about two thirds back, then the centre of the row."""
     in_section = {s[0] for s in rows.seats if section is None or s[3] == section}
     usable = _usable_for(rows, hall, accessible)
@@ -107,10 +108,10 @@ def best_split(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str | 
                accessible: bool) -> list[list[str]]:
     """The best two blocks that together seat `count` (largest first), [] when even that cannot be done."""
     for first in range(count - 1, 0, -1):
-        big = _ranked(rows, hall, first, section, accessible)
-        for block in big[:20]:
+        big = ranked_blocks(rows, hall, first, section, accessible)
+        for block in big[:3]:  # a few of the best only: this runs when the house is nearly full
             hall.taken.update(block)
-            rest = _ranked(rows, hall, count - first, section, accessible)
+            rest = ranked_blocks(rows, hall, count - first, section, accessible)
             hall.taken.difference_update(block)
             if rest:
                 return [block, rest[0]]
@@ -126,7 +127,7 @@ def best_seats(showtime_id: int, user_id: str, count: int, *, section: str | Non
     for _ in range(ATTEMPTS):
         rows, hall = _hall(showtime_id, holders)
         hall.taken -= {s for s, u in hall.holders.items() if u == user_id}  # re-choosing frees one's own
-        candidates = [b for b in _ranked(rows, hall, count, section, accessible) if tuple(b) not in tried]
+        candidates = [b for b in ranked_blocks(rows, hall, count, section, accessible) if tuple(b) not in tried]
         if not candidates:
             break
         block = candidates[0]

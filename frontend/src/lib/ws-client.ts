@@ -62,6 +62,7 @@ export function seatProtocols(token: string | undefined): string[] {
 }
 
 export type SeatSnapshot<S> = { version: number | null; seats: S[] };
+export type SeatOffer = { seat_ids: string[]; expires_at: string };
 export type SocketStatus = "connecting" | "live" | "resyncing" | "reconnecting" | "closed";
 
 export type SeatSocketOptions<S> = {
@@ -73,6 +74,8 @@ export type SeatSocketOptions<S> = {
   fetchSnapshot: () => Promise<SeatSnapshot<S>>;
   onSnapshot: (snapshot: SeatSnapshot<S>) => void;
   onEvent: (event: SeatEvent) => void;
+  /** seats held for this user from the waiting list (outside the versioned events) */
+  onOffer?: (offer: SeatOffer) => void;
   onStatus?: (status: SocketStatus) => void;
   /** the server refused the token: return true once a new one is stored */
   onAuthError?: () => Promise<boolean>;
@@ -199,6 +202,11 @@ export class SeatSocket<S> {
         socket?.close();
         void this.opts.onAuthError().finally(() => this.connect());
       }
+      return;
+    }
+    if (msg.type === "offer" && Array.isArray(msg.seat_ids) && typeof msg.expires_at === "string") {
+      const ids = msg.seat_ids.filter((id): id is string => typeof id === "string");
+      this.opts.onOffer?.({ seat_ids: ids, expires_at: msg.expires_at });
       return;
     }
     if (isSeatEvent(msg)) this.feed({ type: msg.type, seat_ids: msg.seat_ids, version: msg.version });

@@ -48,6 +48,16 @@ export function SeatPicker({ showtimeId, onNeedSignIn, onCheckout }: Props) {
           {statusText[live.status]}
         </p>
       </div>
+      {live.offer && (
+        <Alert title="Seats held for you from the waiting list" tone="info">
+          <div className="flex items-start justify-between gap-3" data-testid="waitlist-offer">
+            <span>{live.offer.seat_ids.join(", ")}: they are yours to buy until{" "}
+              {new Date(live.offer.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.
+            </span>
+            <button type="button" onClick={live.dismissOffer} className="text-xs underline">Dismiss</button>
+          </div>
+        </Alert>
+      )}
       <BestSeats onPick={(count) => {
         if (!live.holdBest(count)) onNeedSignIn();
       }} busy={live.pending.size > 0} />

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ApiError, errorMessage, refreshTokens } from "@/lib/api-client";
 import { getTokens, subscribeTokens } from "@/lib/auth-tokens";
 import { clearQueuePass } from "@/lib/queue-pass";
-import { SeatSocket, wsUrl, type SeatEvent, type SocketStatus } from "@/lib/ws-client";
+import { SeatSocket, wsUrl, type SeatEvent, type SeatOffer, type SocketStatus } from "@/lib/ws-client";
 
 import { bestSeats } from "../api/best-seats";
 import { extendLocks } from "../api/extend-locks";
@@ -64,6 +64,7 @@ export function useLiveSeats(showtimeId: number) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<"extend" | "release" | null>(null);
   const [suggestions, setSuggestions] = useState<string[][]>([]);
+  const [offer, setOffer] = useState<SeatOffer | null>(null);
   const live = useRef(false);
 
   const replaceSeats = useCallback((list: Seat[]) => {
@@ -102,6 +103,19 @@ export function useLiveSeats(showtimeId: number) {
             return next;
           });
         }
+      },
+      onOffer: (offer) => {
+        setHeld((prev) => ({ ...prev, ...Object.fromEntries(offer.seat_ids.map((id) => [id, offer.expires_at])) }));
+        setSeats((prev) => {
+          if (!prev) return prev;
+          const next = { ...prev };
+          offer.seat_ids.forEach((id) => {
+            const seat = next[id];
+            if (seat) next[id] = { ...seat, status: "locked", mine: true };
+          });
+          return next;
+        });
+        setOffer(offer);
       },
       onStatus: setStatus,
       onAuthError: refreshTokens,
@@ -234,6 +248,8 @@ export function useLiveSeats(showtimeId: number) {
     error,
     busy,
     suggestions,
+    offer,
+    dismissOffer: () => setOffer(null),
     clearError: () => {
       setError(null);
       setSuggestions([]);
