@@ -19,3 +19,18 @@ def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
     form.get_by_label("Email", exact=True).fill(email)
     form.get_by_label("Password", exact=True).fill(PASSWORD)
     form.get_by_role("button", name="Sign in", exact=True).click()
+
+
+AXE = FRONTEND / "node_modules" / "axe-core" / "axe.min.js"  # a devDependency of the frontend (npm ci)
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:  # type: ignore[no-untyped-def]
+    """axe-core's violations of the page as it is now, of the given impacts: [{id, impact, nodes: [target]}]."""
+    assert AXE.is_file(), f"axe-core is missing at {AXE}: run `npm ci` in frontend/"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ["violations"]});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.map(n => n.target.join(" "))}));
+    }""")
+    return [v for v in result if v["impact"] in impacts]

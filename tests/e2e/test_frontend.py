@@ -62,7 +62,7 @@ def test_browse_hold_pay_and_watch_live(app: Flask, server: str, browser) -> Non
         # movie detail -> its showtime
         cards.first.click()
         expect(page.get_by_role("heading", name="Starlight Harbour")).to_be_visible()
-        expect(page.get_by_text("Orbit Cinemas")).to_be_visible()
+        expect(page.get_by_text("Orbit Cinemas", exact=True)).to_be_visible()
         page.get_by_test_id("showtime-link").first.click()
         expect(page).to_have_url(f"{server}/showtimes/{showtime_id}")
         expect(page.get_by_test_id("live-status")).to_have_attribute("data-status", "live")

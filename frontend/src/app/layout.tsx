@@ -60,7 +60,7 @@ export function Layout() {
       <main id="main" className="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
         <Outlet />
       </main>
-      <footer className="border-t border-ink-800/80 py-6 text-center text-xs text-slate-500">
+      <footer className="border-t border-ink-800/80 py-6 text-center text-xs text-slate-400">
         CineVerse · open-source movie tickets
       </footer>
     </div>

@@ -15,7 +15,7 @@ export function Input({ label, hint, error, hideLabel, className = "", ...rest }
       </label>
       <input id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-err` : undefined}
              className={control} {...rest} />
-      {hint && !error && <p className="mt-1 text-xs text-slate-500">{hint}</p>}
+      {hint && !error && <p className="mt-1 text-xs text-slate-400">{hint}</p>}
       {error && <p id={`${id}-err`} className="mt-1 text-xs text-rose-400">{error}</p>}
     </div>
   );

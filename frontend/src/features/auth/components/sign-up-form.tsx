@@ -48,7 +48,7 @@ export function SignUpForm({ onDone }: { onDone: () => void }) {
 
   return (
     <div className="space-y-4">
-      <ol className="flex gap-2 text-xs text-slate-500" aria-label="Sign-up steps">
+      <ol className="flex gap-2 text-xs text-slate-400" aria-label="Sign-up steps">
         {(["email", "code", "details"] as const).map((s, i) => (
           <li key={s} aria-current={step === s ? "step" : undefined}
               className={step === s ? "font-semibold text-gold-400" : ""}>

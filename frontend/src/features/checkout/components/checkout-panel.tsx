@@ -139,7 +139,7 @@ export function CheckoutPanel({ showtimeId, seatIds, renderBooking, onBack }: Pr
         <Button variant="ghost" size="lg" onClick={onBack} disabled={paying}>Back to seats</Button>
       </div>
       {order.gateway !== "razorpay" && (
-        <p className="text-xs text-slate-500">Test mode: no real money moves.</p>
+        <p className="text-xs text-slate-400">Test mode: no real money moves.</p>
       )}
     </Card>
   );

@@ -34,7 +34,7 @@ export function MoviesList({ filters, onPage }: { filters: MovieFilters; onPage:
                   <Badge>{movie.genre}</Badge>
                   <Badge>{movie.language}</Badge>
                 </div>
-                <p className="text-xs text-slate-500">
+                <p className="text-xs text-slate-400">
                   {movie.duration_min} min{movie.certificate ? ` · ${movie.certificate}` : ""}
                 </p>
               </div>

@@ -47,11 +47,11 @@ export function ShowtimeGroups({ movieId, filters }: { movieId: number; filters:
                   {t.shows.map((s) => (
                     <li key={s.id}>
                       <Link to={`/showtimes/${s.id}`} data-testid="showtime-link"
-                            aria-label={`${formatTime(s.starts_at)} at ${t.name}, ${s.screen.name}`}
                             className="inline-flex flex-col items-center rounded-lg px-4 py-2 text-sm ring-1
                               ring-emerald-500/40 transition hover:bg-emerald-500/10">
                         <span className="font-semibold text-emerald-300">{formatTime(s.starts_at)}</span>
-                        <span className="text-[11px] text-slate-500">{s.screen.name}</span>
+                        <span className="text-[11px] text-slate-400">{s.screen.name}</span>
+                        <span className="sr-only">, {t.name}</span>
                       </Link>
                     </li>
                   ))}

@@ -56,7 +56,7 @@ export function WaitingRoom({ view, onRetry }: { view: WaitingRoomView; onRetry:
           <p className="text-sm text-slate-300" data-testid="queue-wait">
             Estimated wait: {duration(view.estimatedWaitS)}
           </p>
-          <p className="text-xs text-slate-500">
+          <p className="text-xs text-slate-400">
             Keep this page open: the seat map opens by itself when it is your turn. Leaving or reloading keeps
             your place.
           </p>

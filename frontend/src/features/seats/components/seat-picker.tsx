@@ -77,7 +77,8 @@ export function SeatPicker({ showtimeId, onNeedSignIn, onCheckout }: Props) {
           )}
         </Alert>
       )}
-      <p className="text-xs text-slate-500 md:hidden">Swipe sideways to see every seat.</p>
+      <p className="text-xs text-slate-400 md:hidden">Swipe sideways to see every seat.</p>
+      <p className="sr-only" aria-live="polite" data-testid="seat-announcer">{live.announcement}</p>
       <Card className="p-4 sm:p-6">
         <SeatGrid layout={live.layout} seats={seats} held={live.held} pending={live.pending}
                   onSelect={(id) => {

@@ -27,6 +27,16 @@ function suggestionsOf(err: ApiError): string[][] {
   return [];
 }
 
+/** What a screen reader hears of a change made by someone else (a polite live region). */
+export function announce(event: SeatEvent): string {
+  const ids = event.seat_ids.slice(0, 6).join(", ") + (event.seat_ids.length > 6 ? " and more" : "");
+  const one = event.seat_ids.length === 1;
+  if (event.type === "seat_locked") return `Seat${one ? "" : "s"} ${ids} just taken.`;
+  if (event.type === "seat_released") return `Seat${one ? "" : "s"} ${ids} available again.`;
+  if (event.type === "seat_booked") return `Seat${one ? "" : "s"} ${ids} sold.`;
+  return "";
+}
+
 /** seat id -> when the caller's hold lapses (null until known) */
 export type HeldSeats = Record<string, string | null>;
 
@@ -65,6 +75,7 @@ export function useLiveSeats(showtimeId: number) {
   const [busy, setBusy] = useState<"extend" | "release" | null>(null);
   const [suggestions, setSuggestions] = useState<string[][]>([]);
   const [offer, setOffer] = useState<SeatOffer | null>(null);
+  const [announcement, setAnnouncement] = useState("");
   const live = useRef(false);
 
   const replaceSeats = useCallback((list: Seat[]) => {
@@ -96,6 +107,7 @@ export function useLiveSeats(showtimeId: number) {
       },
       onEvent: (event) => {
         setSeats((prev) => (prev ? applyEvent(prev, event) : prev));
+        setAnnouncement(announce(event));
         if (event.type === "seat_released" || event.type === "seat_booked") {
           setHeld((prev) => {
             const next = { ...prev };
@@ -249,6 +261,7 @@ export function useLiveSeats(showtimeId: number) {
     busy,
     suggestions,
     offer,
+    announcement,
     dismissOffer: () => setOffer(null),
     clearError: () => {
       setError(null);
