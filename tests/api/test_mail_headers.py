@@ -16,7 +16,7 @@ from tests.factories import auth_headers, make_movie, make_showtime, make_user
 def test_a_title_with_line_breaks_still_gets_its_waitlist_mail(app, client, ctx, inbox):
     # a title stored before the admin schema refused control characters (or written outside the API)
     showtime = make_showtime(make_movie(title="Night\r\nBcc: victim@example.com\n\tPart\x072"))
-    only_for_sale(showtime.id, ["A1"])
+    only_for_sale(showtime.id, ["B1"])
     waiting = make_user(email="waiting@example.com")
     assert join(client, waiting, showtime.id, 1).status_code == 201
 
@@ -26,7 +26,7 @@ def test_a_title_with_line_breaks_still_gets_its_waitlist_mail(app, client, ctx,
     assert result.result == 1
     [(recipients, message)] = inbox.messages
     assert recipients == ["waiting@example.com"]
-    assert message["Subject"] == "Seats are free: Night Bcc: victim@example.com Part 2"
+    assert message["Subject"] == "Seats held for you: Night Bcc: victim@example.com Part 2"
     assert message["Bcc"] is None
 
 
