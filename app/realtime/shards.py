@@ -41,7 +41,10 @@ class _Reader:
             while not self.dead and not self.owner.stopping.is_set():
                 message = self.pubsub.get_message(timeout=1.0)
                 if message is not None:
-                    self.owner.on_message(self, message)
+                    try:
+                        self.owner.on_message(self, message)
+                    except Exception:  # one bad message must not cost the master's every subscription
+                        log.exception("seat events: a message from %s could not be handled", self.name)
         except Exception as exc:  # noqa: BLE001  (any failure: the channels move to a new connection)
             self.owner.on_reader_failed(self, exc)
 
@@ -192,37 +195,51 @@ class ShardSubscriber:
         with self._lock:
             refresh, self._refresh = self._refresh, False
             todo, self._todo = list(self._todo), set()  # a change made meanwhile comes back as a new item
-        done = 0
-        try:
-            if refresh:
+        if refresh:
+            try:
                 self.cluster.nodes_manager.initialize()
-            for channel in todo:
+            except Exception:
                 with self._lock:
-                    wanted = channel in self._wanted
-                    home = self._home.get(channel)
-                if wanted and home is None:
-                    self._subscribe(channel)
-                elif not wanted and home is not None:
-                    with self._lock:
-                        self._home.pop(channel, None)
-                        home.channels.discard(channel)
-                    if not home.dead:
-                        home.pubsub.sunsubscribe(channel)
-                done += 1
-        except Exception:
+                    self._todo.update(todo)
+                raise
+        failed: Exception | None = None
+        for channel in todo:  # one channel's trouble (its slot without a master) holds up no other
+            try:
+                self._apply_one(channel)
+            except Exception as exc:  # noqa: BLE001  (retried after the backoff, with a fresh slot map)
+                failed = exc
+                with self._lock:
+                    self._todo.add(channel)
+        if failed is not None:
+            raise failed
+
+    def _apply_one(self, channel: str) -> None:
+        with self._lock:
+            wanted = channel in self._wanted
+            home = self._home.get(channel)
+            confirmed = self._confirmed.get(channel)
+        if wanted and (home is None or home.dead):
+            self._subscribe(channel)
+        elif wanted and home is not None and confirmed is not None and not confirmed.is_set():
+            home.pubsub.ssubscribe(channel)  # followed again before its unfollow was applied: confirm anew
+        elif not wanted and home is not None:
             with self._lock:
-                self._todo.update(todo[done:])
-            raise
+                self._home.pop(channel, None)
+                home.channels.discard(channel)
+            if not home.dead:
+                home.pubsub.sunsubscribe(channel)
 
     def _subscribe(self, channel: str) -> None:
         node = self.cluster.get_node_from_key(channel)  # the slot's master; SlotNotCoveredError if none
         with self._lock:
             reader = self._readers.get(node.name)
-        if reader is None or reader.dead:
-            pubsub = self.cluster.get_redis_connection(node).pubsub()
-            reader = _Reader(self, node.name, pubsub)
-            with self._lock:
+            if reader is None or reader.dead:
+                reader = _Reader(self, node.name, self.cluster.get_redis_connection(node).pubsub())
                 self._readers[node.name] = reader
+            # registered before the SSUBSCRIBE goes out: a reader failing from now on loses this channel too,
+            # and a `sunsubscribe` read before we get back is seen as one for a channel homed here
+            reader.channels.add(channel)
+            self._home[channel] = reader
         try:
             reader.pubsub.ssubscribe(channel)
         except Exception:
@@ -230,10 +247,18 @@ class ShardSubscriber:
                 self._forget_reader(reader)
             raise
         with self._lock:
-            reader.channels.add(channel)
-            self._home[channel] = reader
-        if not reader.thread.is_alive() and not reader.dead:
-            reader.thread.start()
+            dead = reader.dead
+        if dead:  # it failed while we sent: _forget_reader lost the channel (it is retried); drop the connection
+            try:
+                reader.pubsub.close()
+            except Exception:  # noqa: S110
+                pass
+            return
+        if not reader.thread.is_alive():
+            try:
+                reader.thread.start()
+            except RuntimeError:  # started meanwhile by another subscription on this master
+                pass
 
     # ---- bookkeeping, under _lock ----
     def _lose(self, channel: str) -> None:

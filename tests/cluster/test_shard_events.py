@@ -83,3 +83,19 @@ def test_a_socket_follows_its_showtimes_slot_when_it_moves(capp, cluster):
 
 def _is_master(port: int) -> bool:
     return redis.Redis(port=port).info("replication")["role"] == "master"
+
+
+def test_a_showtime_followed_again_at_once_is_confirmed_again(capp):
+    """The last socket leaves and a new one arrives before the subscriber applied the leave: the new one
+    still gets its subscription confirmed (not the 2 s wait of an unconfirmed follow)."""
+    showtime = make_showtime()
+    shards = get_hub(capp).shards
+    try:
+        assert shards.follow(showtime.id, 5)
+        for _ in range(5):
+            shards.unfollow(showtime.id)
+            assert shards.follow(showtime.id, 5)
+        assert shards.confirmed(showtime.id)
+    finally:
+        shards.unfollow(showtime.id)
+        get_hub(capp).stop()
