@@ -38,20 +38,28 @@ def notify_waitlist(self, showtime_id: int) -> int:  # type: ignore[no-untyped-d
     """Offer the free seats to the waiting users whose count fits (app.services.offers), then mail every
     offer not mailed yet; idempotent (a held seat is not free again, an offer is mailed once), retried on
     mail errors for the offers still unmailed. Returns the mails sent."""
-    with transaction():
-        made = offers.make_offers(showtime_id)
+    taken: list[tuple[str, list[str]]] = []
+    try:
+        with transaction():
+            made = offers.make_offers(showtime_id, taken=taken)
+    except Exception:
+        offers.release_holds(showtime_id, taken)  # no offer rows: no holds either
+        raise
     if made:
         log.info("waitlist of showtime %s: %s offers made", showtime_id, len(made))
     failed: MailError | None = None
     sent = 0
     for mail in offers.unmailed(showtime_id):
+        with transaction():
+            if not offers.claim_mail(mail.offer_id):
+                continue  # another run sends this one
         try:
             send_mail(mail.email, f"Seats held for you: {mail.movie_title}", _text(mail, showtime_id))
         except MailError as exc:
+            with transaction():
+                offers.unclaim_mail(mail.offer_id)
             failed = exc
             break
-        with transaction():
-            offers.mark_mailed(mail.offer_id)
         sent += 1
     db.session.remove()
     if failed is not None:

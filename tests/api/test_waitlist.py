@@ -219,6 +219,69 @@ def test_a_seat_is_never_offered_to_two_people_at_once(app, client, ctx, inbox):
     assert sorted(seats) == ["F1", "F2", "F3"]  # each once
     assert set(offers) == {u.id for u in users[:3]}  # the first three in the queue
     assert holds.held_by(showtime.id) == {s: str(u) for u, (_, labels) in offers.items() for s in labels}
+    assert sorted(address for rcpts, _ in inbox.messages for address in rcpts) == sorted(u.email for u in users[:3])
+
+
+def test_a_run_that_fails_before_its_commit_gives_its_holds_back(app, client, ctx, inbox, monkeypatch):
+    from app.services import offers as offers_service
+
+    waiting = make_user()
+    showtime = make_showtime()
+    only_for_sale(showtime.id, ["H1", "H2"])
+    assert join(client, waiting, showtime.id, 2).status_code == 201
+    real = offers_service.make_offers
+
+    def then_fail(*args, **kwargs):
+        real(*args, **kwargs)
+        raise RuntimeError("the database went away before the commit")
+
+    monkeypatch.setattr(offers_service, "make_offers", then_fail)
+    result = app.extensions["celery"].tasks["workers.waitlist.notify_waitlist"].apply(args=[showtime.id])
+    assert result.failed()
+    assert holds.held_by(showtime.id) == {} and _offers(showtime.id) == {} and inbox.messages == []
+    monkeypatch.setattr(offers_service, "make_offers", real)
+    assert _run(app, showtime.id) == 1
+    assert _offers(showtime.id) == {waiting.id: ("active", ["H1", "H2"])}
+
+
+def test_a_run_adopts_the_holds_a_dead_run_left_behind(app, client, ctx, inbox):
+    waiting = make_user()
+    showtime = make_showtime()
+    only_for_sale(showtime.id, ["J1", "J2", "J3", "J4"])
+    assert join(client, waiting, showtime.id, 2).status_code == 201
+    holds.lock(showtime.id, str(waiting.id), ["J3", "J4"])  # held, then the worker was killed before its commit
+    assert _run(app, showtime.id) == 1
+    assert _offers(showtime.id) == {waiting.id: ("active", ["J3", "J4"])}  # the same seats, not a second block
+    assert holds.held_by(showtime.id) == {"J3": str(waiting.id), "J4": str(waiting.id)}
+
+
+def test_giving_up_part_of_an_offer_ends_it(app, client, ctx, inbox):
+    first, second = make_user(), make_user()
+    showtime = make_showtime()
+    only_for_sale(showtime.id, ["K1", "K2"])
+    assert join(client, first, showtime.id, 2).status_code == 201
+    assert join(client, second, showtime.id, 1).status_code == 201
+    _run(app, showtime.id)
+    assert _offers(showtime.id) == {first.id: ("active", ["K1", "K2"])}
+    assert client.post(f"/api/showtimes/{showtime.id}/redis-unlock-seats", json={"seat_ids": ["K2"]},
+                       headers=auth_headers(first)).status_code == 200
+    _run(app, showtime.id)
+    assert _offers(showtime.id) == {first.id: ("lapsed", ["K1", "K2"]), second.id: ("active", ["K2"])}
+    assert holds.held_by(showtime.id) == {"K1": str(first.id), "K2": str(second.id)}  # K1 stays theirs to buy
+    # leaving now gives back only what is still theirs (the lapsed offer's K2 is someone else's)
+    assert client.delete(f"/api/showtimes/{showtime.id}/waitlist", headers=auth_headers(second)).status_code == 204
+    assert holds.held_by(showtime.id) == {"K1": str(first.id)}
+
+
+def test_one_active_offer_per_user_whatever_the_showtime(app, client, ctx, inbox):
+    waiting = make_user()
+    one, two = make_showtime(), make_showtime()
+    for showtime, seat in ((one, "L1"), (two, "L2")):
+        only_for_sale(showtime.id, [seat])
+        assert join(client, waiting, showtime.id, 1).status_code == 201
+    _run(app, one.id)
+    _run(app, two.id)
+    assert _offers(one.id) == {waiting.id: ("active", ["L1"])} and _offers(two.id) == {}
 
 
 def test_the_offered_users_open_seat_page_hears_of_it(app, client, ctx, inbox):
