@@ -277,6 +277,7 @@ class Config:
         self.RATE_LIMIT_QUEUE_PER_ACCOUNT = _rate("RATE_LIMIT_QUEUE_PER_ACCOUNT", "30/minute;300/hour")
         # Best available reads every seat of the showtime and tries a few blocks: per account.
         self.RATE_LIMIT_BEST_SEATS_PER_ACCOUNT = _rate("RATE_LIMIT_BEST_SEATS_PER_ACCOUNT", "20/minute;200/hour")
+        self.RATE_LIMIT_BEST_SEATS_PER_IP = _rate("RATE_LIMIT_BEST_SEATS_PER_IP", "300/minute")
         # Flask-Limiter; its storage is the app's Redis (memory in the embedded default), set in init_auth.
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STRATEGY = "moving-window"

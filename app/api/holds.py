@@ -96,6 +96,7 @@ def unlock_seats(body: dict[str, Any], showtime_id: int) -> Response:
 @blp.route("/showtimes/<int:showtime_id>/best-seats", methods=["POST"])
 @jwt_required()
 @limiter.limit(config_limit("RATE_LIMIT_BEST_SEATS_PER_ACCOUNT"), key_func=account_key)
+@limiter.limit(config_limit("RATE_LIMIT_BEST_SEATS_PER_IP"))
 @blp.doc(security=_SECURITY)
 @blp.arguments(BestSeatsSchema, error_status_code=422)
 @blp.response(200, HoldsSchema)
@@ -109,6 +110,7 @@ def best_seats(body: dict[str, Any], showtime_id: int) -> Response:
     centre of the row, never stranding a seat), answered like a lock."""
     user_id = get_jwt_identity()
     queue_pass = request.headers.get(QUEUE_PASS_HEADER)
+    room.require_pass(showtime_id, user_id, queue_pass)  # before any work: the lock checks it again
     return seat_rules.best_seats(
         showtime_id, user_id, body["count"], section=body.get("section"), accessible=body["accessible"],
         lock=lambda labels: jsonify(hold_seats(showtime_id, user_id, labels, queue_pass=queue_pass)),

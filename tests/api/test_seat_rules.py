@@ -249,3 +249,21 @@ def test_the_rules_hold_when_the_lock_runs_without_the_seat_facts(client, showti
     assert _error(_lock(client, make_user(), showtime.id, ["A3"])) == (409, "companion_requires_wheelchair")
     assert _lock(client, make_user(), showtime.id, ["B1", "B2"]).status_code == 200
     assert redis_client.exists(hash_key(showtime.id)) == 0  # the facts were never there
+
+
+def test_best_available_needs_the_queue_pass_before_any_work(client, showtime, monkeypatch):
+    from tests.api.test_waiting_room import _setup
+
+    _setup(client, showtime.id)
+    looked = []
+    monkeypatch.setattr(facts, "read_showtime", lambda *a: looked.append(a) or pytest.fail("read the seats"))
+    answer = _best(client, make_user(), showtime.id, count=2)
+    assert _error(answer) == (403, "queue_pass_required") and looked == []
+
+
+def test_a_refusal_is_explained_from_the_lock_stores_copy_without_a_query(client, showtime, monkeypatch):
+    assert _lock(client, make_user(), showtime.id, ["C9"]).status_code == 200  # the facts are cached now
+    monkeypatch.setattr(facts, "read_showtime", lambda *a: pytest.fail("a refusal read the database"))
+    answer = _lock(client, make_user(), showtime.id, ["C11"])
+    assert _error(answer) == (409, "orphan_seat")
+    assert answer.get_json()["error"]["details"]["suggestions"]

@@ -98,10 +98,12 @@ def wheelchairs_beside(hall: Hall, labels: Iterable[str]) -> list[str]:
     return sorted(found, key=split)
 
 
-def blocks(hall: Hall, count: int, usable: Callable[[str], bool]) -> list[list[str]]:
-    """Every run of `count` consecutive empty, usable seats that strands no seat, row by row."""
+def blocks(hall: Hall, count: int, usable: Callable[[str], bool], rows: set[str] | None = None) -> list[list[str]]:
+    """Every run of `count` consecutive empty, usable seats that strands no seat, row by row (only these
+    `rows` when given)."""
     found: list[list[str]] = []
-    starts = sorted((s for s in hall.seats if hall.neighbour(s, -1) is None), key=split)
+    starts = sorted((s for s in hall.seats if hall.neighbour(s, -1) is None and (rows is None or s[0] in rows)),
+                    key=split)
     for start in starts:
         run = hall.run_of(start)
         for i in range(len(run) - count + 1):
@@ -111,10 +113,12 @@ def blocks(hall: Hall, count: int, usable: Callable[[str], bool]) -> list[list[s
     return found
 
 
-def suggestions(hall: Hall, chosen: list[str], usable: Callable[[str], bool], limit: int = 2) -> list[list[str]]:
-    """Up to `limit` selections of as many seats, in the rows of `chosen`, that strand nothing: nearest first."""
+def suggestions(hall: Hall, chosen: list[str], usable: Callable[[str], bool], limit: int = 2,
+                valid: Callable[[list[str]], bool] = lambda block: True) -> list[list[str]]:
+    """Up to `limit` selections of as many seats, in the rows of `chosen`, that strand nothing (and pass
+    `valid`): nearest first."""
     rows = {split(s)[0] for s in chosen}
     centre = sum(split(s)[1] for s in chosen) / len(chosen)
-    candidates = [b for b in blocks(hall, len(chosen), usable) if split(b[0])[0] in rows]
+    candidates = [b for b in blocks(hall, len(chosen), usable, rows) if valid(b)]
     candidates.sort(key=lambda b: (abs(sum(split(s)[1] for s in b) / len(b) - centre), split(b[0])))
     return candidates[:limit]

@@ -14,8 +14,10 @@ from typing import Any
 
 from app.appctx import this_app
 from app.errors import Conflict
-from app.services.seats import adjacency, facts
+from app.extensions import get_redis
+from app.services.seats import adjacency, facts, rules
 from app.services.seats.adjacency import COMPANION, WHEELCHAIR, Hall
+from app.services.seats.keys import hash_key
 from app.services.seats.lock_script import COMPANION_ALONE, ORPHAN_SEAT
 
 REFUSALS = (ORPHAN_SEAT, COMPANION_ALONE)
@@ -43,18 +45,39 @@ def _usable_for(rows: facts.ShowtimeRows, hall: Hall, accessible: bool) -> Any:
     return lambda label: label not in hall.kinds
 
 
+def _cached_hall(showtime_id: int, holders: Holders) -> tuple[Hall, bool] | None:
+    """The hall from the lock's own copy of the seat facts (one Redis read, no query; None when there is
+    none), and whether companion seats and wheelchair spaces are sold to anyone by now."""
+    fields: dict[str, str] = get_redis().hgetall(hash_key(showtime_id))  # type: ignore[assignment]
+    if "#rules" not in fields:
+        return None
+    seats = {k for k in fields if k[:1] not in ("#", "^")}
+    kinds = {k[1:]: v for k, v in fields.items() if k.startswith("^")}
+    taken = {k for k in seats if fields[k] != rules.SELLABLE_SEAT_STATE.value}
+    live = holders()
+    release_ms = int(fields["#rules"].split(",")[1])
+    return Hall(seats, kinds, taken | set(live), live), time.time() * 1000 >= release_ms
+
+
 def refusal(showtime_id: int, user_id: str, labels: list[str], code: int, seats: list[str],
             holders: Holders) -> Conflict:
-    """The error for a SEAT_RULES refusal of the lock script."""
-    if code == COMPANION_ALONE:
+    """The error for a SEAT_RULES refusal of the lock script. Made from the seat facts' Redis copy, which the
+    script has just read (the database only when it is gone), for the rows of the selection only."""
+    cached = _cached_hall(showtime_id, holders)
+    if cached is None:
         rows, hall = _hall(showtime_id, holders)
+        kinds_open = _kinds_open(rows)
+    else:
+        hall, kinds_open = cached
+    if code == COMPANION_ALONE:
         return Conflict("A companion seat is sold with the wheelchair space beside it: hold both together.",
                         code="companion_requires_wheelchair",
                         details={"showtime_id": showtime_id, "seat_ids": seats,
                                  "wheelchair_spaces": adjacency.wheelchairs_beside(hall, seats)})
-    rows, hall = _hall(showtime_id, holders)
-    hall.taken -= {s for s in labels if hall.holders.get(s) == user_id}  # not in the way of its suggestions
-    suggested = adjacency.suggestions(hall, labels, _usable_for(rows, hall, any(s in hall.kinds for s in labels)))
+    marked = kinds_open or any(s in hall.kinds for s in labels)  # a request for marked seats may get them
+    suggested = adjacency.suggestions(
+        hall, labels, (lambda label: True) if marked else (lambda label: label not in hall.kinds),
+        valid=lambda block: kinds_open or not adjacency.lone_companions(hall, block, user_id))
     return Conflict(f"This choice would leave {', '.join(seats)} as a single empty seat; choose seats next to "
                     "each other or to the row's end.", code="orphan_seat",
                     details={"showtime_id": showtime_id, "seat_ids": labels, "seats": seats,
@@ -67,8 +90,6 @@ def check_in_database(showtime_id: int, user_id: str, labels: list[str], holders
     rows, hall = _hall(showtime_id, holders)
     if not _kinds_open(rows) and (alone := adjacency.lone_companions(hall, labels, user_id)):
         raise refusal(showtime_id, user_id, labels, COMPANION_ALONE, alone, holders)
-    mine = {s for s in labels if hall.holders.get(s) == user_id}
-    hall.taken -= mine
     if not rows.gaps_allowed and (lonely := adjacency.stranded(hall, labels)):
         raise refusal(showtime_id, user_id, labels, ORPHAN_SEAT, lonely, holders)
 
@@ -125,8 +146,7 @@ def best_seats(showtime_id: int, user_id: str, count: int, *, section: str | Non
     (details.split: the best two blocks that would seat the party) when no block is left."""
     tried: set[tuple[str, ...]] = set()
     for _ in range(ATTEMPTS):
-        rows, hall = _hall(showtime_id, holders)
-        hall.taken -= {s for s, u in hall.holders.items() if u == user_id}  # re-choosing frees one's own
+        rows, hall = _hall(showtime_id, holders)  # one's own holds count as taken, as in the lock script
         candidates = [b for b in ranked_blocks(rows, hall, count, section, accessible) if tuple(b) not in tried]
         if not candidates:
             break
