@@ -56,7 +56,7 @@ run: venv frontend
 	@if [ -n "$$REDIS_URL" ]; then \
 	  mkdir -p "$(METRICS_DIR)" && rm -f "$(METRICS_DIR)"/*.db && export PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)"; \
 	  trap 'kill 0' EXIT INT TERM; \
-	  $(BIN)/celery -A celery_app worker -B --loglevel INFO --concurrency 2 & \
+	  $(BIN)/celery -A celery_app worker -B -Q payments,otp,mail,tickets,celery --loglevel INFO --concurrency 2 & \
 	  $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app; \
 	else \
 	  $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 1 wsgi:app; \
@@ -68,9 +68,13 @@ run-stack: venv frontend
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --if-empty
 	mkdir -p "$(METRICS_DIR)" && rm -f "$(METRICS_DIR)"/*.db
-	@# the worker's task metrics join the web scrape; Flower keeps its own metrics at :5555/metrics
+	@# the worker's task metrics join the web scrape; Flower keeps its own metrics at :5555/metrics;
+	@# one worker for money and seats, one for everything that can wait (app.services.tasks.QUEUES)
 	trap 'kill 0' EXIT INT TERM; \
-	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker --loglevel INFO --concurrency 2 & \
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker -n payments@%h -Q payments \
+	  --loglevel INFO --concurrency 2 & \
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker -n mail@%h -Q otp,mail,tickets,celery \
+	  --loglevel INFO --concurrency 2 & \
 	$(BIN)/celery -A celery_app beat --loglevel INFO & \
 	$(BIN)/celery -A celery_app flower --address=127.0.0.1 --port=5555 & \
 	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/gunicorn -c app/gunicorn_conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app

@@ -75,6 +75,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from app.hotpath import lane as hold_lane
 
     hold_lane.install(app)  # plain lock/unlock requests answered in front of Flask's dispatch (issue 3)
+    from app import headers
+
+    headers.install(app)  # security headers on every response, the lane's too (outermost)
 
     from app.cli import register_cli
 

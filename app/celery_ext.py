@@ -18,6 +18,7 @@ from flask import Flask, current_app
 
 from app import metrics
 from app.extensions import get_redis
+from app.services import tasks
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ def celery_init_app(app: Flask) -> Celery:
             "task_acks_late": True,
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
+            "task_routes": tasks.TASK_ROUTES,  # queues by urgency (app.services.tasks.QUEUES)
+            "task_default_queue": "celery",
             "broker_connection_retry_on_startup": True,
             "timezone": "UTC",
         }

@@ -240,6 +240,10 @@ class Config:
         # Seats that come free are held this long for the first waiting user whose count fits
         # (app.services.offers; at most HOLD_MAX_LIFETIME_S), then pass to the next in line.
         self.WAITLIST_OFFER_S = _int("WAITLIST_OFFER_S", 600, 60, 4 * 3600)
+        # /api/health pings the Celery workers at most once per HEALTH_CACHE_S per process, waiting
+        # HEALTH_PING_TIMEOUT_MS for their answers (app.services.health).
+        self.HEALTH_CACHE_S = _int("HEALTH_CACHE_S", 5, 0, 300)
+        self.HEALTH_PING_TIMEOUT_MS = _int("HEALTH_PING_TIMEOUT_MS", 500, 50, 5000)
 
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8001") or "").rstrip("/")
         self.FRONTEND_ORIGIN = _env("FRONTEND_ORIGIN", self.PUBLIC_BASE_URL)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from workers import accounts, holds, otp, payments, tickets, waiting_room, waitlist  # noqa: F401  (registers the tasks)
+from workers import (  # noqa: F401  (registers the tasks)
+    accounts,
+    health,
+    holds,
+    otp,
+    payments,
+    tickets,
+    waiting_room,
+    waitlist,
+)
 from workers.schedule import BEAT_SCHEDULE
 
 

@@ -18,6 +18,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Seats freed without a hook (a buyer's own unlock) still reach the waiting list within a minute.
     tasks.SWEEP_WAITLISTS: {"task": tasks.SWEEP_WAITLISTS, "schedule": 60.0,
                                          "options": {"expires": 120}},
+    # Beat's heartbeat, for /api/health (how long since beat last ran, as a worker saw it).
+    tasks.BEAT_HEARTBEAT: {"task": tasks.BEAT_HEARTBEAT, "schedule": 10.0, "options": {"expires": 20}},
     # Revocations of tokens that have expired anyway are dropped (the table grows with every refresh).
     tasks.PURGE_REVOKED_TOKENS: {"task": tasks.PURGE_REVOKED_TOKENS,
                                               "schedule": 3600.0, "options": {"expires": 1800}},

@@ -69,7 +69,8 @@ def register_blueprints(app: Flask) -> None:
     for module in (health, catalogue, holds, payments):
         api.register_blueprint(module.blp)
 
-    from app.api import admin, users, waiting_room, waitlist  # accounts and staff (issue 4), waiting lists, rooms
+    # accounts and staff (issue 4), the reports' routes (on the admin blueprint), waiting lists, rooms
+    from app.api import admin, admin_reports, users, waiting_room, waitlist  # noqa: F401
 
     for module in (users, admin, waitlist, waiting_room):
         api.register_blueprint(module.blp)

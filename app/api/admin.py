@@ -24,15 +24,11 @@ from app.schemas.admin import (
     MovieAdminSchema,
     MovieCreateSchema,
     MovieUpdateSchema,
-    OccupancyReportArgs,
-    OccupancyReportSchema,
     PromoCreateSchema,
     PromoFilterArgs,
     PromoPage,
     PromoSchema,
     PromoUpdateSchema,
-    SalesReportArgs,
-    SalesReportSchema,
     SalesSchema,
     ScreenAdminSchema,
     ScreenCreateSchema,
@@ -365,25 +361,3 @@ def deactivate_promo_code(promo_id: int) -> Any:
         return promos.deactivate_promo(current_staff(), promo_id)
 
 
-# ---------------------------------------------------------------- reports
-
-
-@blp.route("/reports/sales")
-@_staff(e422="validation_error, report_range_too_long")
-@blp.arguments(SalesReportArgs, location="query", error_status_code=422)
-@blp.response(200, SalesReportSchema)
-def sales_report(args: dict[str, Any]) -> dict[str, Any]:
-    """Bookings, seats sold, gross, refunds and net (paise) by day, movie or theatre over a date range."""
-    return reports.sales(args.get("date_from"), args.get("date_to"), args["group_by"], args["page"],
-                         args["per_page"], theatre_id=args.get("theatre_id"), movie_id=args.get("movie_id"))
-
-
-@blp.route("/reports/occupancy")
-@_staff(e422="validation_error, report_range_too_long")
-@blp.arguments(OccupancyReportArgs, location="query", error_status_code=422)
-@blp.response(200, OccupancyReportSchema)
-def occupancy_report(args: dict[str, Any]) -> dict[str, Any]:
-    """Capacity, seats sold (and held now) and occupancy of each showtime starting in a date range."""
-    return reports.occupancy(args.get("date_from"), args.get("date_to"), args["page"], args["per_page"],
-                             theatre_id=args.get("theatre_id"), movie_id=args.get("movie_id"),
-                             include_held=args["include_held"])

@@ -10,15 +10,24 @@ from marshmallow import Schema, fields
 
 from app.errors import ServiceUnavailable
 from app.extensions import db, get_redis
+from app.services import health as health_service
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="Health checks")
 
 
+class WorkersSchema(Schema):
+    mode = fields.String(metadata={"description": "celery, or in-process (the embedded default)"})
+    online = fields.Integer(metadata={"description": "Celery workers that answered a ping"})
+    beat_last_run_s = fields.Float(allow_none=True, metadata={"description": "seconds since beat's heartbeat ran"})
+    healthy = fields.Boolean()
+
+
 class HealthSchema(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"description": "ok, or degraded (Redis, the workers or beat)"})
     message = fields.String()
     database = fields.String()
     redis = fields.String()
+    workers = fields.Nested(WorkersSchema)
 
 
 @blp.route("/")
@@ -32,9 +41,17 @@ def root() -> dict[str, Any]:
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, description="database_unavailable")
 def health() -> dict[str, Any]:
-    """Liveness plus a database round trip."""
+    """The database (503 when it does not answer), Redis and the Celery workers and beat (`degraded` when
+    Redis is down, no worker answers or beat is late; the workers' answer is cached a few seconds)."""
     db.session.execute(sa.text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
+    try:
+        get_redis().ping()
+        redis_state = "ok"
+    except Exception:  # noqa: BLE001  (any client error: unavailable)
+        redis_state = "unavailable"
+    background = health_service.workers()
+    healthy = redis_state == "ok" and background["healthy"]
+    return {"status": "ok" if healthy else "degraded", "database": "ok", "redis": redis_state, "workers": background}
 
 
 @blp.route("/health/redis")

@@ -260,6 +260,8 @@ class _ReportRange(PageArgs):
                           metadata={"description": "last day, included; default today"})
     theatre_id = fields.Integer(validate=validate.Range(min=1))
     movie_id = fields.Integer(validate=validate.Range(min=1))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
+                           metadata={"description": "csv: every row of the range as a text/csv attachment"})
 
 
 class SalesReportArgs(_ReportRange):

@@ -17,6 +17,22 @@ SWEEP_WAITLISTS = "workers.waitlist.sweep_waitlists"
 SEND_OTP_EMAIL = "workers.otp.send_otp_email"
 PURGE_REVOKED_TOKENS = "workers.accounts.purge_revoked_tokens"
 ADMIT_QUEUES = "workers.waiting_room.admit_queues"
+BEAT_HEARTBEAT = "workers.health.beat_heartbeat"
+
+
+# Queues by urgency: a worker consuming several takes from each in turn, and a backlog on one (a mail
+# campaign, a burst of tickets) never stands in front of another's work. `payments`: money and seats (webhooks,
+# refunds, order and hold expiry, waiting-room admissions, beat's heartbeat); `otp`: sign-in codes, which a
+# person waits for; `mail`: every other mail; `tickets`: PDF rendering; `celery`: upkeep.
+QUEUES: dict[str, tuple[str, ...]] = {
+    "payments": (PROCESS_WEBHOOK, PROCESS_REFUND, EXPIRE_ORDERS, EXPIRE_HOLDS, ADMIT_QUEUES, BEAT_HEARTBEAT),
+    "otp": (SEND_OTP_EMAIL,),
+    "mail": (NOTIFY_WAITLIST, SWEEP_WAITLISTS),
+    "tickets": (RENDER_TICKET,),
+    "celery": (PURGE_REVOKED_TOKENS,),
+}
+ALL_QUEUES = ",".join(QUEUES)  # `celery worker -Q` for a worker that does everything
+TASK_ROUTES = {name: {"queue": queue} for queue, names in QUEUES.items() for name in names}
 
 
 def enqueue(task_name: str, *args: object) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
+from redis.cluster import RedisCluster
 
 from app.extensions import db
 from app.models import Role
@@ -259,7 +260,12 @@ def test_a_revoked_token_gets_401_from_lock_and_unlock_on_every_path(client, set
         assert response.get_json()["error"] == {"code": "token_revoked", "message": "The token was revoked.",
                                                 "details": {"token_type": "access"}}
     # a cold revocation mirror (Redis restarted: marker and entries gone): the full check rebuilds it
-    redis_client.delete(*redis_client.keys(f"{app.config['SEAT_LOCK_PREFIX']}:auth:revoked:*"))
+    pattern = f"{app.config['SEAT_LOCK_PREFIX']}:auth:revoked:*"
+    if isinstance(redis_client, RedisCluster):  # KEYS asks one node unless told otherwise; DEL is per slot
+        for key in redis_client.keys(pattern, target_nodes=RedisCluster.PRIMARIES):
+            redis_client.delete(key)
+    else:
+        redis_client.delete(*redis_client.keys(pattern))
     response = client.post(url(setup, "redis-lock-seats"), json={"seat_ids": ["C3"]}, headers=headers)
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "token_revoked"
     assert redis_client.exists(warm)

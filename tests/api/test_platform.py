@@ -15,7 +15,8 @@ from tests.factories import make_showtime
 
 def test_health_routes(client, ctx):
     assert client.get("/api/").get_json()["status"] == "ok"
-    assert client.get("/api/health").get_json() == {"status": "ok", "database": "ok"}
+    assert client.get("/api/health").get_json() == {"status": "ok", "database": "ok", "redis": "ok",
+                                                    "workers": {"mode": "in-process", "healthy": True}}
     assert client.get("/api/health/redis").get_json() == {"status": "ok", "redis": "ok"}
 
 

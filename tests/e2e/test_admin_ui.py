@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,6 +109,15 @@ def test_staff_area(app: Flask, server: str, server_secret_key: str, browser) ->
         expect(occupancy).to_contain_text("Midnight Ledger")
         expect(occupancy.locator("td").nth(3)).to_have_text("2")
         expect(occupancy.locator("td").nth(2)).to_have_text("216")
+        # both reports download as CSV (the server's rows, with the staff token)
+        with page.expect_download() as sales_csv:
+            page.get_by_role("button", name="Download sales CSV").click()
+        assert sales_csv.value.suggested_filename == "sales-by-movie.csv"
+        sales_rows = Path(sales_csv.value.path()).read_text().splitlines()
+        assert sales_rows[0].startswith("key,label,bookings") and "Midnight Ledger" in sales_rows[1]
+        with page.expect_download() as occupancy_csv:
+            page.get_by_role("button", name="Download occupancy CSV").click()
+        assert "Midnight Ledger" in Path(occupancy_csv.value.path()).read_text()
 
         # showtimes: the showtime's own sales; an empty one is cancelled after a confirmation
         staff_nav = page.get_by_role("navigation", name="Staff")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from app.services.tasks import ALL_QUEUES
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.processes import stop_process
 
@@ -27,7 +28,10 @@ BROKER_URL = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 def start_worker(log_path: Path, settings: dict[str, str],
                  options: tuple[str, ...] = ("--pool", "threads", "--concurrency", "4")) -> subprocess.Popen[bytes]:
-    """`celery -A celery_app worker` with `options` (the pool; extra task modules with --include)."""
+    """`celery -A celery_app worker` with `options` (the pool; extra task modules with --include), consuming
+    every queue unless the options name some (-Q)."""
+    if "-Q" not in options:
+        options = (*options, "-Q", ALL_QUEUES)
     redis.Redis.from_url(BROKER_URL).flushdb()
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": BROKER_URL,
            "CINEVERSE_ENV": "test", "LOG_LEVEL": "INFO", **settings}

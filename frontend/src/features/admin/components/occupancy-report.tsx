@@ -8,6 +8,7 @@ import { useOccupancyReport } from "../api/get-occupancy-report";
 import { formatPercent, nextDays, rangeProblem } from "../utils/dates";
 import { plural } from "../utils/summaries";
 
+import { DownloadCsv } from "./download-csv";
 import { RangeFields } from "./range-fields";
 import { EmptyRow, SectionHeading, StatusPill, Table, Td, Th, TotalTh, Tr } from "./table";
 
@@ -34,6 +35,8 @@ export function OccupancyReport() {
       <SectionHeading id="occupancy-heading" title="Occupancy" description="Seats sold of the seats for sale, per showtime.">
         <div className="flex flex-wrap items-start gap-3">
           <RangeFields idPrefix="occupancy" value={range} onChange={(r) => { setRange(r); setPage(1); }} />
+          <DownloadCsv path="/admin/reports/occupancy" filename="occupancy.csv" label="Download occupancy CSV"
+                       query={{ from: range.from, to: range.to }} />
         </div>
       </SectionHeading>
       {!valid ? null : report.isPending ? <PageSpinner label="Loading occupancy…" />

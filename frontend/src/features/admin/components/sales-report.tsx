@@ -8,6 +8,7 @@ import { useSalesReport } from "../api/get-sales-report";
 import { GROUP_BY, type GroupBy, type SalesFigures } from "../api/schemas";
 import { type DayRange, rangeProblem } from "../utils/dates";
 
+import { DownloadCsv } from "./download-csv";
 import { RangeFields } from "./range-fields";
 import { EmptyRow, SectionHeading, Table, Td, Th, TotalTh, Tr } from "./table";
 
@@ -48,6 +49,8 @@ export function SalesReport() {
                   onChange={(e) => { setGroupBy(e.target.value as GroupBy); setPage(1); }}>
             {GROUP_BY.map((g) => <option key={g} value={g}>{groupLabels[g]}</option>)}
           </Select>
+          <DownloadCsv path="/admin/reports/sales" filename={`sales-by-${groupBy}.csv`} label="Download sales CSV"
+                       query={{ from: range?.from, to: range?.to, group_by: groupBy }} />
         </div>
       </SectionHeading>
       {!valid ? null : report.isPending ? <PageSpinner label="Loading sales…" />
