@@ -243,6 +243,8 @@ class Config:
         # /api/health pings the Celery workers at most once per HEALTH_CACHE_S per process, waiting
         # HEALTH_PING_TIMEOUT_MS for their answers (app.services.health).
         self.HEALTH_CACHE_S = _int("HEALTH_CACHE_S", 5, 0, 300)
+        # The reminder mail goes out this long before the show (app.services.booking_mail).
+        self.REMINDER_BEFORE_S = _int("REMINDER_BEFORE_S", 10800, 600, 7 * 86400)
         self.HEALTH_PING_TIMEOUT_MS = _int("HEALTH_PING_TIMEOUT_MS", 500, 50, 5000)
 
         self.PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8001") or "").rstrip("/")

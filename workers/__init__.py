@@ -6,6 +6,7 @@ from workers import (  # noqa: F401  (registers the tasks)
     accounts,
     health,
     holds,
+    mail,
     otp,
     payments,
     tickets,

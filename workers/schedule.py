@@ -18,6 +18,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Seats freed without a hook (a buyer's own unlock) still reach the waiting list within a minute.
     tasks.SWEEP_WAITLISTS: {"task": tasks.SWEEP_WAITLISTS, "schedule": 60.0,
                                          "options": {"expires": 120}},
+    # Reminders go out REMINDER_BEFORE_S before each show, within five minutes.
+    tasks.SEND_REMINDERS: {"task": tasks.SEND_REMINDERS, "schedule": 300.0, "options": {"expires": 600}},
     # Beat's heartbeat, for /api/health (how long since beat last ran, as a worker saw it).
     tasks.BEAT_HEARTBEAT: {"task": tasks.BEAT_HEARTBEAT, "schedule": 10.0, "options": {"expires": 20}},
     # Revocations of tokens that have expired anyway are dropped (the table grows with every refresh).

@@ -32,4 +32,5 @@ def render_ticket(self, booking_id: int) -> str | None:  # type: ignore[no-untyp
         log.warning("ticket for booking %s failed (attempt %s), retrying in %ss: %s",
                     booking_id, self.request.retries + 1, countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    tasks.enqueue(tasks.SEND_CONFIRMATION, booking_id)  # the mail carries the PDF: it follows the rendering
     return path.name

@@ -77,6 +77,9 @@ class Booking(Model):
     ticket_path: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)  # sales reports
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # each mail once (app.services.booking_mail claims the mark before sending)
+    confirmation_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship()
 

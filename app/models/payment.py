@@ -52,6 +52,7 @@ class Refund(Model):
     attempts: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    notice_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the buyer's refund notice, once
 
     @property
     def key(self) -> str:

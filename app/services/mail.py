@@ -7,6 +7,7 @@ import re
 import smtplib
 import ssl
 import unicodedata
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -33,15 +34,18 @@ def header_value(value: str) -> str:
     return _SPACES.sub(" ", cleaned).strip()
 
 
-def send_mail(to: str, subject: str, text: str) -> None:
-    """Send a plain-text message to one address; `to` and `subject` pass through header_value. Raises
+def send_mail(to: str, subject: str, text: str, html: str | None = None,
+              attachments: Sequence[tuple[str, str, bytes]] = ()) -> None:
+    """Send a message to one address: plain text, with an HTML alternative and attachments (filename,
+    mime type, content) when given; `to`, `subject` and the filenames pass through header_value. Raises
     MailError when the SMTP server refuses or is down."""
     config = current_app.config
     to, subject = header_value(to), header_value(subject)
     server = config.get("MAIL_SERVER")
     if not server:
         # The embedded default has no mail server: print the message so a developer can sign up.
-        log.warning("MAIL_SERVER is not set; not sending mail to %s. Subject: %s\n%s", to, subject, text)
+        log.warning("MAIL_SERVER is not set; not sending mail to %s. Subject: %s\n%s%s", to, subject, text,
+                    "".join(f"\n[attached: {name}, {len(content)} bytes]" for name, _, content in attachments))
         return
     message = EmailMessage()
     message["From"] = config["MAIL_DEFAULT_SENDER"]
@@ -49,6 +53,11 @@ def send_mail(to: str, subject: str, text: str) -> None:
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain="cineverse")
     message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    for filename, mime, content in attachments:
+        maintype, _, subtype = mime.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=header_value(filename))
     try:
         with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=int(config.get("MAIL_TIMEOUT_S", 10))) as smtp:
             if config.get("MAIL_USE_TLS"):

@@ -132,6 +132,7 @@ def record(refund_id: int, outcome: GatewayRefund | PaymentError) -> Refund:
     if order.state in (OrderState.REFUND_PENDING, OrderState.REFUND_FAILED):
         order_states.move(order, OrderState.REFUNDED)
     log.info("refund %s processed gateway_refund=%s order=%s", refund.id, outcome.id, order.public_id)
+    tasks.enqueue_after_commit(tasks.SEND_REFUND_NOTICE, refund.id)
     return refund
 
 

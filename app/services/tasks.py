@@ -18,6 +18,9 @@ SEND_OTP_EMAIL = "workers.otp.send_otp_email"
 PURGE_REVOKED_TOKENS = "workers.accounts.purge_revoked_tokens"
 ADMIT_QUEUES = "workers.waiting_room.admit_queues"
 BEAT_HEARTBEAT = "workers.health.beat_heartbeat"
+SEND_CONFIRMATION = "workers.mail.send_confirmation"
+SEND_REMINDERS = "workers.mail.send_reminders"
+SEND_REFUND_NOTICE = "workers.mail.send_refund_notice"
 
 
 # Queues by urgency: a worker consuming several takes from each in turn, and a backlog on one (a mail
@@ -27,7 +30,7 @@ BEAT_HEARTBEAT = "workers.health.beat_heartbeat"
 QUEUES: dict[str, tuple[str, ...]] = {
     "payments": (PROCESS_WEBHOOK, PROCESS_REFUND, EXPIRE_ORDERS, EXPIRE_HOLDS, ADMIT_QUEUES, BEAT_HEARTBEAT),
     "otp": (SEND_OTP_EMAIL,),
-    "mail": (NOTIFY_WAITLIST, SWEEP_WAITLISTS),
+    "mail": (NOTIFY_WAITLIST, SWEEP_WAITLISTS, SEND_CONFIRMATION, SEND_REMINDERS, SEND_REFUND_NOTICE),
     "tickets": (RENDER_TICKET,),
     "celery": (PURGE_REVOKED_TOKENS,),
 }
