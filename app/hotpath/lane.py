@@ -204,11 +204,19 @@ class HoldLane:
         return claims
 
 
+def installed(app: Flask) -> HoldLane | None:
+    """The app's lane, under whatever middleware wraps it (app/headers.py), or None."""
+    wsgi: Any = app.wsgi_app
+    while wsgi is not None and not isinstance(wsgi, HoldLane):
+        wsgi = getattr(wsgi, "wsgi_app", None)
+    return wsgi
+
+
 def install(app: Flask) -> None:
     """Put the lane in front of the app when its assumptions hold (HOLD_LANE_ENABLED, tokens in the
     Authorization header as `Bearer`, no limit that applies to every route, no MAX_CONTENT_LENGTH under
     MAX_BODY). Runs after the rate limiter's init_app."""
-    if isinstance(app.wsgi_app, HoldLane):
+    if installed(app) is not None:
         return
     with app.app_context():
         usable = ("headers" in jwt_config.token_location and jwt_config.header_name == "Authorization"

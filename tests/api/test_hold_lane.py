@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 from werkzeug.test import Client
 
 from app.extensions import db
-from app.hotpath.lane import MAX_BODY, HoldLane, install
+from app.hotpath.lane import MAX_BODY, HoldLane, install, installed
 from app.models import Role
 from tests.conftest import make_test_app, single_redis_app
 from tests.factories import auth_headers, make_showtime, make_user
@@ -28,7 +28,7 @@ class Entry:
     """The lane of an app, with a record of the requests it passed on to the app."""
 
     def __init__(self, app: Flask) -> None:
-        lane = app.wsgi_app
+        lane = installed(app)
         assert isinstance(lane, HoldLane), "the lane is installed by create_app"
         self.lane, self.views, self.passed = lane, lane.wsgi_app, []
         self.original = lane.wsgi_app
@@ -383,18 +383,19 @@ def test_the_lane_stays_out_when_its_assumptions_do_not_hold(setting, value):
     # set after create_app: the limiter is one object for every app, and a default limit given to
     # create_app would stay with it for the rest of the session
     app = make_test_app(HOLD_LANE_ENABLED=False)
-    assert not isinstance(app.wsgi_app, HoldLane)
+    assert installed(app) is None
     app.config["HOLD_LANE_ENABLED"] = True
     app.config[setting] = value
     install(app)
-    assert not isinstance(app.wsgi_app, HoldLane)
+    assert installed(app) is None
 
 
 def test_the_lane_is_installed_once():
     app = make_test_app()
-    assert isinstance(app.wsgi_app, HoldLane)
+    lane = installed(app)
+    assert isinstance(lane, HoldLane)
     install(app)
-    assert not isinstance(app.wsgi_app.wsgi_app, HoldLane)
+    assert installed(app) is lane and not isinstance(lane.wsgi_app, HoldLane)
 
 
 def _seat_map_scenario(wsgi: Any, app: Flask, entry: Entry) -> tuple[list[tuple[int, dict[str, str], Any]], int]:
