@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -15,10 +14,9 @@ from app.config import Config
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     """Build the Flask app; `config` overrides the settings read from the environment."""
     load_dotenv(override=False)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    from app import logs
+
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
     app = Flask(__name__, static_folder=None)
     if isinstance(config, Config):
         app.config.update(config.as_dict())
@@ -77,7 +75,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     hold_lane.install(app)  # plain lock/unlock requests answered in front of Flask's dispatch (issue 3)
     from app import headers
 
-    headers.install(app)  # security headers on every response, the lane's too (outermost)
+    headers.install(app)  # security headers on every response, the lane's too
+    logs.install(app)  # X-Request-ID, and a log line per request (outermost)
 
     from app.cli import register_cli
 

@@ -125,6 +125,9 @@ def celery_init_app(app: Flask) -> Celery:
         }
     )
     celery_app.set_default()
+    from app.logs import connect_task_signals
+
+    connect_task_signals()  # a log line per task run
     app.extensions["celery"] = celery_app
     return celery_app
 

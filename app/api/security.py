@@ -7,12 +7,13 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import RateLimitExceeded
 
 from app.errors import TooManyRequests, Unauthorized, error_response
 from app.extensions import jwt, limiter, redis_pool
 from app.hotpath.revocation_step import defer_revocation_check, revoked_error
+from app.logs import USER_KEY
 from app.services.revocation import checked_jtis, is_revoked, refused_refresh_token
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def init_auth(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _blocked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        request.environ[USER_KEY] = payload.get("sub")  # for the request's log line (app/logs.py)
         if defer_revocation_check(payload):
             return False
         return is_revoked(checked_jtis(payload))

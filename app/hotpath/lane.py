@@ -62,6 +62,7 @@ from app.extensions import limiter
 from app.hotpath.holds_work import hold_seats, plain_seat_ids, release_seats
 from app.hotpath.jwt_cache import verified_claims
 from app.hotpath.seatmap_work import seat_map_answer
+from app.logs import ROUTE_KEY, USER_KEY
 from app.textcheck import json_body_problem
 
 # The int converter's ids without a leading zero, at most 10 digits (PostgreSQL integers).
@@ -111,6 +112,7 @@ class HoldLane:
                     result = answer(environ, start_response)
                 if self.metrics:
                     metrics.observe_request("POST", _ROUTES[match.group(2)], status, started)
+                environ[ROUTE_KEY] = _ROUTES[match.group(2)]  # for the request's log line (app/logs.py)
                 return result
         return self.wsgi_app(environ, start_response)  # outside the lane's app context: the app pushes its own
 
@@ -138,6 +140,8 @@ class HoldLane:
                     result = response(environ, start_response)
                 if self.metrics:
                     metrics.observe_request("GET", _MAP_ROUTE, status, started)
+                environ[ROUTE_KEY] = _MAP_ROUTE
+                environ[USER_KEY] = claims[jwt_config.identity_claim_key] if claims else None
                 return result
         return self.wsgi_app(environ, start_response)  # outside the lane's app context
 
@@ -158,6 +162,8 @@ class HoldLane:
         """The answer to a plain request: the 200 body, or the error response; None to leave the request
         to the app (nothing was changed then). Runs in an app context."""
         claims = self._claims(environ.get("HTTP_AUTHORIZATION", ""))
+        if claims is not None:
+            environ[USER_KEY] = claims.get(jwt_config.identity_claim_key)
         if claims is None or json_body_problem(body) is not None:  # the app's edge check answers those
             return None
         try:
