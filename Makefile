@@ -69,11 +69,13 @@ run-stack: venv frontend
 	$(BIN)/flask seed --if-empty
 	mkdir -p "$(METRICS_DIR)" && rm -f "$(METRICS_DIR)"/*.db
 	@# the worker's task metrics join the web scrape; Flower keeps its own metrics at :5555/metrics;
-	@# one worker for money and seats, one for everything that can wait (app.services.tasks.QUEUES)
+	@# one worker for money and seats, one for sign-in codes, one for what can wait (app.services.tasks.QUEUES)
 	trap 'kill 0' EXIT INT TERM; \
 	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker -n payments@%h -Q payments \
 	  --loglevel INFO --concurrency 2 & \
-	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker -n mail@%h -Q otp,mail,tickets,celery \
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker -n otp@%h -Q otp \
+	  --loglevel INFO --concurrency 1 & \
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" $(BIN)/celery -A celery_app worker -n mail@%h -Q mail,tickets,celery \
 	  --loglevel INFO --concurrency 2 & \
 	$(BIN)/celery -A celery_app beat --loglevel INFO & \
 	$(BIN)/celery -A celery_app flower --address=127.0.0.1 --port=5555 & \

@@ -242,7 +242,7 @@ class Config:
         self.WAITLIST_OFFER_S = _int("WAITLIST_OFFER_S", 600, 60, 4 * 3600)
         # /api/health pings the Celery workers at most once per HEALTH_CACHE_S per process, waiting
         # HEALTH_PING_TIMEOUT_MS for their answers (app.services.health).
-        self.HEALTH_CACHE_S = _int("HEALTH_CACHE_S", 5, 0, 300)
+        self.HEALTH_CACHE_S = _int("HEALTH_CACHE_S", 5, 1, 300)
         # The reminder mail goes out this long before the show (app.services.booking_mail).
         self.REMINDER_BEFORE_S = _int("REMINDER_BEFORE_S", 10800, 600, 7 * 86400)
         self.HEALTH_PING_TIMEOUT_MS = _int("HEALTH_PING_TIMEOUT_MS", 500, 50, 5000)

@@ -98,6 +98,12 @@ class RequestLog:
 
         try:
             body = self.wsgi_app(environ, start)
+        except StopIteration:
+            # flask-sock ends a WebSocket under gunicorn this way, having answered 101 itself
+            if environ.get("HTTP_UPGRADE", "").lower() == "websocket" and not status:
+                status[:] = ["101 Switching Protocols"]
+            done()
+            raise
         except BaseException:
             done()
             raise
@@ -131,7 +137,8 @@ def _log_request(environ: dict[str, Any], status: str, started: float) -> None:
     fields = {"request_id": environ.get(REQUEST_ID_KEY), "method": environ.get("REQUEST_METHOD"),
               "route": _route(environ), "path": environ.get("PATH_INFO"), "status": int(status.split(" ", 1)[0]),
               "duration_ms": round((time.perf_counter() - started) * 1000, 2), "user_id": environ.get(USER_KEY)}
-    requests_log.info("%s %s %s %sms", fields["method"], fields["path"], fields["status"], fields["duration_ms"],
+    # %r: a percent-decoded path may hold a line break, which must not forge a line of the text log
+    requests_log.info("%s %r %s %sms", fields["method"], fields["path"], fields["status"], fields["duration_ms"],
                       extra=fields)
 
 
@@ -152,12 +159,27 @@ def task_finished(task_id: str | None = None, task: Any = None, state: str | Non
         began = _started.pop(task_id or "", None)
     runtime = round((time.perf_counter() - began) * 1000, 2) if began is not None else None
     name = getattr(task, "name", None)
-    tasks_log.info("task %s %s %s %sms", name, task_id, state, runtime,
-                   extra={"task_id": task_id, "task": name, "state": state, "runtime_ms": runtime})
+    # the every-second beat tasks that went well are DEBUG: at INFO they would be most of the log
+    level = logging.DEBUG if name in QUIET_TASKS and state == "SUCCESS" else logging.INFO
+    tasks_log.log(level, "task %s %s %s %sms", name, task_id, state, runtime,
+                  extra={"task_id": task_id, "task": name, "state": state, "runtime_ms": runtime})
+
+
+QUIET_TASKS = frozenset({"workers.holds.expire_holds", "workers.waiting_room.admit_queues",
+                         "workers.health.beat_heartbeat"})
+
+
+def _celery_logging(**_: Any) -> None:
+    """Celery's setup_logging signal: the worker and beat log as the web does (LOG_FORMAT), instead of
+    Celery replacing the root logger's handlers with its own text format."""
+    import os
+
+    configure(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
 
 
 def connect_task_signals() -> None:
-    from celery.signals import task_postrun, task_prerun
+    from celery.signals import setup_logging, task_postrun, task_prerun
 
     task_prerun.connect(task_started, weak=False, dispatch_uid="cineverse.logs.task_started")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="cineverse.logs.task_finished")
+    setup_logging.connect(_celery_logging, weak=False, dispatch_uid="cineverse.logs.celery_logging")

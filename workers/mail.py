@@ -26,7 +26,8 @@ def send_once(kind: str, row_id: int, build: Callable[[int], booking_mail.Mail |
         if mail is None or not booking_mail.claim(kind, row_id):
             return False
     try:
-        send_mail(mail.to, mail.subject, mail.text, html=mail.html, attachments=mail.attachments)
+        send_mail(mail.to, mail.subject, mail.text, html=mail.html, attachments=mail.attachments,
+                  message_id=f"{kind}.{row_id}")
     except MailError:
         with transaction():
             booking_mail.unclaim(kind, row_id)

@@ -44,6 +44,7 @@ def health() -> dict[str, Any]:
     """The database (503 when it does not answer), Redis and the Celery workers and beat (`degraded` when
     Redis is down, no worker answers or beat is late; the workers' answer is cached a few seconds)."""
     db.session.execute(sa.text("SELECT 1"))
+    db.session.remove()  # its connection back to the pool before anything here may wait
     try:
         get_redis().ping()
         redis_state = "ok"

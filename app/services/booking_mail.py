@@ -173,4 +173,8 @@ def due_reminders(limit: int = 500) -> list[int]:
                Showtime.status == ShowtimeStatus.SCHEDULED, Showtime.starts_at > now,
                Showtime.starts_at <= now + before)
         .order_by(Showtime.starts_at, Booking.id).limit(limit)).all()
+    inside = [row.id for row in rows if row.created_at >= row.starts_at - before]
+    if inside:  # made inside the window: their confirmation says it all; marked so they never come back
+        db.session.execute(sa.update(Booking).where(Booking.id.in_(inside))
+                           .values(reminder_mailed_at=datetime.now(timezone.utc)))
     return [row.id for row in rows if row.created_at < row.starts_at - before]

@@ -41,10 +41,12 @@ def workers() -> dict[str, Any]:
     if app.config.get("CELERY_EAGER"):
         return {"mode": "in-process", "healthy": True}
     ttl = float(app.config["HEALTH_CACHE_S"])
-    with _lock:  # one ping at a time; the others take its answer
-        cached = _cached.get(id(app))
-        if cached is not None and time.monotonic() - cached[0] < ttl:
-            return cached[1]
+    cached = _cached.get(id(app))
+    if cached is not None and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    if not _lock.acquire(blocking=cached is None):  # one ping at a time; the others take the last answer
+        return cached[1]  # type: ignore[index]
+    try:
         try:
             replies = app.extensions["celery"].control.ping(timeout=int(app.config["HEALTH_PING_TIMEOUT_MS"]) / 1000)
             online = len(replies or [])
@@ -55,3 +57,5 @@ def workers() -> dict[str, Any]:
                   "healthy": online > 0 and beat is not None and beat <= BEAT_LATE_S}
         _cached[id(app)] = (time.monotonic(), answer)
         return answer
+    finally:
+        _lock.release()

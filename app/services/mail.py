@@ -35,7 +35,7 @@ def header_value(value: str) -> str:
 
 
 def send_mail(to: str, subject: str, text: str, html: str | None = None,
-              attachments: Sequence[tuple[str, str, bytes]] = ()) -> None:
+              attachments: Sequence[tuple[str, str, bytes]] = (), message_id: str | None = None) -> None:
     """Send a message to one address: plain text, with an HTML alternative and attachments (filename,
     mime type, content) when given; `to`, `subject` and the filenames pass through header_value. Raises
     MailError when the SMTP server refuses or is down."""
@@ -51,7 +51,8 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None,
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="cineverse")
+    # a mail sent once per row names itself (a receiver drops a duplicate); others get a fresh id
+    message["Message-ID"] = f"<{header_value(message_id)}@cineverse>" if message_id else make_msgid(domain="cineverse")
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -59,12 +60,20 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None,
         maintype, _, subtype = mime.partition("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=header_value(filename))
     try:
-        with smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=int(config.get("MAIL_TIMEOUT_S", 10))) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls(context=ssl.create_default_context())
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(message)
+        smtp = smtplib.SMTP(server, int(config["MAIL_PORT"]), timeout=int(config.get("MAIL_TIMEOUT_S", 10)))
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"could not send mail via {server}: {exc}") from exc
+    try:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        smtp.close()
+        raise MailError(f"could not send mail via {server}: {exc}") from exc
+    try:  # the server has the message: a failing QUIT must not make a retry send it again
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
     log.info("mail %r sent to %s", subject, to)

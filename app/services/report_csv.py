@@ -16,7 +16,7 @@ from flask import Response
 from app.schemas.common import MAX_PER_PAGE
 
 MAX_ROWS = 50_000  # a report this long is a query for the database, not a download
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
 
 def cell(value: Any) -> Any:

@@ -110,3 +110,22 @@ def test_a_cancellation_sends_the_refund_notice_with_its_amount(app, client, ctx
     text, html, _ = _parts(notices[0])
     amount = format_amount(refunded)
     assert amount in notices[0]["Subject"] and amount in text and "Late Train" in html
+
+
+def test_a_quit_that_fails_after_the_server_took_the_message_is_no_failure(app, ctx, inbox, monkeypatch):
+    """The server accepted the message; its answer to QUIT is lost: no MailError, so no second copy."""
+    import smtplib
+
+    from app.services.mail import send_mail
+
+    real_docmd = smtplib.SMTP.docmd
+
+    def refusing_quit(self, cmd, args=""):
+        if cmd.lower() == "quit":
+            return 451, b"something went wrong after the message was queued"
+        return real_docmd(self, cmd, args)
+
+    monkeypatch.setattr(smtplib.SMTP, "docmd", refusing_quit)
+    send_mail("once@example.com", "Hello", "text", message_id="confirmation.1")
+    [message] = inbox.to("once@example.com")
+    assert message["Message-ID"] == "<confirmation.1@cineverse>"

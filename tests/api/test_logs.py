@@ -67,3 +67,19 @@ def test_one_json_line_per_task_run(app, ctx, json_lines):
     [line] = [line for line in json_lines() if line["logger"] == "cineverse.tasks"][-1:]
     assert line["task"] == "workers.accounts.purge_revoked_tokens" and line["state"] == "SUCCESS"
     assert line["task_id"] and line["runtime_ms"] >= 0
+
+
+def test_a_line_break_in_the_path_cannot_forge_a_text_log_line(client, ctx):
+    root = logging.getLogger()
+    stream = io.StringIO()
+    saved = root.handlers[:], root.level
+    root.handlers = [logging.StreamHandler(stream)]
+    configure("INFO", "text")
+    try:
+        client.get("/api/x%0aINFO forged line").close()
+    finally:
+        root.handlers, level = saved
+        root.setLevel(level)
+    lines = [line for line in stream.getvalue().splitlines() if "cineverse.requests" in line]
+    assert len(lines) == 1 and "\\n" in lines[0]
+    assert not any(line.startswith("INFO forged") for line in stream.getvalue().splitlines())
