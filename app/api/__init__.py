@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     document_websocket()
 
 
+_SHOWTIME_ID = {"name": "showtime_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
 _SUBPROTOCOLS = {"name": "Sec-WebSocket-Protocol", "in": "header", "required": False, "schema": {"type": "string"},
                  "description": "`cineverse.v1`, and `bearer.<access token>` to sign in (answered `cineverse.v1`); "
                                 "a `?token=` in the URL is refused with 400 `token_in_url`"}
@@ -93,7 +94,7 @@ def document_websocket() -> None:
     """flask-sock routes are invisible to flask-smorest; describe the sockets by hand."""
     api.spec.path(
         rule=Rule("/api/showtimes/<int:showtime_id>/seats/ws"),
-        parameters=[_SUBPROTOCOLS],
+        parameters=[_SHOWTIME_ID, _SUBPROTOCOLS],
         operations={"get": {
             "tags": ["holds"],
             "summary": "Live seat map (WebSocket)",
@@ -112,7 +113,7 @@ def document_websocket() -> None:
     )
     api.spec.path(
         rule=Rule("/api/showtimes/<int:showtime_id>/queue/ws"),
-        parameters=[_SUBPROTOCOLS],
+        parameters=[_SHOWTIME_ID, _SUBPROTOCOLS],
         operations={"get": {
             "tags": ["waiting_room"],
             "summary": "One's place in the waiting room, live (WebSocket)",
