@@ -117,8 +117,14 @@ def _isolate(request: pytest.FixtureRequest) -> Iterator[None]:
     with application.app_context():
         db.session.remove()
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for attempt in range(3):  # a worker process still finishing a task may deadlock one TRUNCATE
+            try:
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                break
+            except sa.exc.OperationalError:
+                if attempt == 2:
+                    raise
         flush_lock_store(application.extensions["redis"])
 
 

@@ -77,6 +77,11 @@ def test_purchase_with_ticket_rendered_by_the_worker(wclient, worker_log):
     assert "workers.tickets.render_ticket" in worker_log.read_text()  # rendered in the worker process
     assert wclient.get(url, headers=auth_headers(stranger)).status_code == 404
 
+    def mailed():  # the confirmation follows the rendering, in the worker: the test ends once it is done
+        db.session.expire_all()
+        return db.session.get(Booking, booking_id).confirmation_mailed_at
+    wait_for(mailed, what="the worker to send the confirmation")
+
 
 def test_webhook_alone_books_through_the_worker(wclient, worker_log):
     buyer = make_user()
