@@ -4,7 +4,12 @@ import { apiErrorOf, send, type RequestOptions } from "@/lib/api-client";
 export async function downloadFile(path: string, filename: string, query?: RequestOptions["query"]): Promise<void> {
   const response = await send(path, { query });
   if (!response.ok) throw await apiErrorOf(response);
-  const url = URL.createObjectURL(await response.blob());
+  saveBlob(await response.blob(), filename);
+}
+
+/** Save a blob under `filename` through a temporary link. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;
   link.download = filename;

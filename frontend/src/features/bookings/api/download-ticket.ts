@@ -1,6 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 
 import { apiErrorOf, send } from "@/lib/api-client";
+import { saveBlob } from "@/lib/download";
 
 const MAX_WAITS = 10;
 
@@ -23,18 +24,6 @@ export async function fetchTicket(bookingId: number, onWaiting?: (seconds: numbe
     if (!response.ok) throw await apiErrorOf(response);
     return response.blob();
   }
-}
-
-/** Save a blob under `filename` through a temporary link. */
-export function saveBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 export function useDownloadTicket(onWaiting?: (seconds: number) => void) {
