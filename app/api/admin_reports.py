@@ -20,10 +20,8 @@ def sales_report(args: dict[str, Any]) -> Any:
         return reports.sales(args.get("date_from"), args.get("date_to"), args["group_by"], page, per_page,
                              theatre_id=args.get("theatre_id"), movie_id=args.get("movie_id"))
 
-    if args["format"] == "csv":
-        return report_csv.csv_response(f"sales-by-{args['group_by']}.csv", report_csv.SALES_HEADER,
-                                       report_csv.sales_rows(report_csv.all_rows(page_of)))
-    return page_of(args["page"], args["per_page"])
+    return report_csv.page_or_csv(args, page_of, f"sales-by-{args['group_by']}.csv", report_csv.SALES_HEADER,
+                                  report_csv.sales_rows)
 
 
 @blp.route("/reports/occupancy")
@@ -38,7 +36,5 @@ def occupancy_report(args: dict[str, Any]) -> Any:
                                  theatre_id=args.get("theatre_id"), movie_id=args.get("movie_id"),
                                  include_held=args["include_held"])
 
-    if args["format"] == "csv":
-        return report_csv.csv_response("occupancy.csv", report_csv.OCCUPANCY_HEADER,
-                                       report_csv.occupancy_rows(report_csv.all_rows(page_of)))
-    return page_of(args["page"], args["per_page"])
+    return report_csv.page_or_csv(args, page_of, "occupancy.csv", report_csv.OCCUPANCY_HEADER,
+                                  report_csv.occupancy_rows)

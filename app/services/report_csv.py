@@ -43,6 +43,14 @@ def all_rows(page_of: Callable[[int, int], dict[str, Any]]) -> list[dict[str, An
     return items[:MAX_ROWS]
 
 
+def page_or_csv(args: dict[str, Any], page_of: Callable[[int, int], dict[str, Any]], filename: str,
+                header: list[str], to_rows: Callable[[list[dict[str, Any]]], Iterable[list[Any]]]) -> Any:
+    """A report route's answer: the JSON page asked for, or (`format=csv`) every row as a download."""
+    if args["format"] == "csv":
+        return csv_response(filename, header, to_rows(all_rows(page_of)))
+    return page_of(args["page"], args["per_page"])
+
+
 def csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

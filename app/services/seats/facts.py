@@ -82,14 +82,14 @@ class ShowtimeRows:
     room: str = ""  # its waiting_rooms row as the scripts read it (room_facts), "" for none
     gaps_allowed: bool = False  # its theatre's allow_single_seat_gaps
 
-    def hall(self, taken: set[str] = frozenset(), holders: dict[str, str] | None = None) -> Any:  # type: ignore[assignment]
-        """The seats as app.services.seats.adjacency sees them: booked and blocked seats taken, with `taken`
-        and `holders` (the live holds) added."""
+    def hall(self, holders: dict[str, str] | None = None) -> Any:
+        """The seats as app.services.seats.adjacency sees them: booked and blocked seats taken, and the
+        seats in `holders` (the live holds)."""
         from app.services.seats.adjacency import COMPANION, WHEELCHAIR, Hall
 
         kinds = {s[0]: WHEELCHAIR if s[5] else COMPANION for s in self.seats if s[5] or s[6]}
         booked = {s[0] for s in self.seats if s[7] in _TAKEN_STATES}
-        return Hall({s[0] for s in self.seats}, kinds, booked | set(taken) | set(holders or {}), dict(holders or {}))
+        return Hall({s[0] for s in self.seats}, kinds, booked | set(holders or {}), dict(holders or {}))
 
     def rules(self, release_before_s: int) -> str:
         """The facts' `#rules` (lock_script.SEAT_RULES): gaps allowed, and when companion seats open to all."""

@@ -37,10 +37,11 @@ def _kinds_open(rows: facts.ShowtimeRows) -> bool:
     return time.time() >= rows.starts_at.timestamp() - release_before
 
 
-def _usable_for(rows: facts.ShowtimeRows, hall: Hall, accessible: bool) -> Any:
-    """Which seats a suggestion or a best-available block may use: before the release time, the marked
-    seats only for an accessible request (and then any seat), after it every seat."""
-    if accessible or _kinds_open(rows):
+def _usable(hall: Hall, marked_too: bool) -> Any:
+    """Which seats a suggestion or a best-available block may use: every seat when marked seats may be
+    given (an accessible request, a request for marked seats, or after the release time), else the
+    unmarked ones."""
+    if marked_too:
         return lambda label: True
     return lambda label: label not in hall.kinds
 
@@ -74,9 +75,8 @@ def refusal(showtime_id: int, user_id: str, labels: list[str], code: int, seats:
                         code="companion_requires_wheelchair",
                         details={"showtime_id": showtime_id, "seat_ids": seats,
                                  "wheelchair_spaces": adjacency.wheelchairs_beside(hall, seats)})
-    marked = kinds_open or any(s in hall.kinds for s in labels)  # a request for marked seats may get them
     suggested = adjacency.suggestions(
-        hall, labels, (lambda label: True) if marked else (lambda label: label not in hall.kinds),
+        hall, labels, _usable(hall, kinds_open or any(s in hall.kinds for s in labels)),
         valid=lambda block: kinds_open or not adjacency.lone_companions(hall, block, user_id))
     return Conflict(f"This choice would leave {', '.join(seats)} as a single empty seat; choose seats next to "
                     "each other or to the row's end.", code="orphan_seat",
@@ -103,7 +103,7 @@ def ranked_blocks(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str
                   accessible: bool = False) -> list[list[str]]:
     """Candidate blocks, best first: rows about two thirds back, then the centre of the row."""
     in_section = {s[0] for s in rows.seats if section is None or s[3] == section}
-    usable = _usable_for(rows, hall, accessible)
+    usable = _usable(hall, accessible or _kinds_open(rows))
     found = adjacency.blocks(hall, count, lambda label: label in in_section and usable(label))
     if accessible:  # a wheelchair space in the block, its companion seats beside it
         found = [b for b in found if any(hall.kinds.get(s) == WHEELCHAIR for s in b)
