@@ -96,7 +96,9 @@ def check_in_database(showtime_id: int, user_id: str, labels: list[str], holders
 
 # ---- best available ------------------------------------------------------------------------------
 
-ATTEMPTS = 6  # blocks tried before giving up (each after a fresh look at the seats)
+ATTEMPTS = 24  # blocks tried before giving up: in a rush every racer first tries the same best block
+REREAD_EVERY = 4  # a fresh look at the seats after this many blocks lost (in between, a lost block is
+# marked taken in the look we have, so the next try is the next block, not a read)
 
 
 def ranked_blocks(rows: facts.ShowtimeRows, hall: Hall, count: int, section: str | None = None,
@@ -145,11 +147,20 @@ def best_seats(showtime_id: int, user_id: str, count: int, *, section: str | Non
     rule); a block someone took meanwhile makes way for the next. Raises Conflict `no_block_available`
     (details.split: the best two blocks that would seat the party) when no block is left."""
     tried: set[tuple[str, ...]] = set()
-    for _ in range(ATTEMPTS):
-        rows, hall = _hall(showtime_id, holders)  # one's own holds count as taken, as in the lock script
+    looked = -REREAD_EVERY
+    for attempt in range(ATTEMPTS):
+        if attempt - looked >= REREAD_EVERY:
+            looked = attempt
+            rows, hall = _hall(showtime_id, holders)  # one's own holds count as taken, as in the lock script
         candidates = [b for b in ranked_blocks(rows, hall, count, section, accessible) if tuple(b) not in tried]
         if not candidates:
-            break
+            if looked == attempt:
+                break  # even a fresh look has no block left
+            looked = attempt
+            rows, hall = _hall(showtime_id, holders)
+            candidates = [b for b in ranked_blocks(rows, hall, count, section, accessible) if tuple(b) not in tried]
+            if not candidates:
+                break
         block = candidates[0]
         tried.add(tuple(block))
         try:
@@ -157,6 +168,7 @@ def best_seats(showtime_id: int, user_id: str, count: int, *, section: str | Non
         except Conflict as exc:
             if exc.code not in ("seat_taken", "orphan_seat"):
                 raise
+            hall.taken.update(block)  # someone holds (part of) it now
     rows, hall = _hall(showtime_id, holders)
     split = best_split(rows, hall, count, section, accessible)
     raise Conflict(f"No block of {count} seats together is left" + (f" in {section}." if section else "."),
